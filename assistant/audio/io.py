@@ -1,0 +1,100 @@
+"""Audio files in and out.
+
+Reading: any format ffmpeg decodes (wav, flac, mp3, ogg/opus, m4a, ...; any rate, any channel
+count) becomes float32 mono at the rate the caller asks for, decoded by one ffmpeg process.
+Writing: wav directly; mp3, ogg, opus and flac through pydub (ffmpeg).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import AudioFileError, MissingDependencyError
+from assistant.types import AudioChunk
+
+OUTPUT_FORMATS = ("wav", "mp3", "ogg", "opus", "flac")
+
+
+def _ffmpeg() -> str:
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise MissingDependencyError(
+            "ffmpeg is not installed; it is needed to read and write audio files",
+            "install it with: apt-get install ffmpeg (macOS: brew install ffmpeg)",
+        )
+    return exe
+
+
+def load_audio(path: str | Path, sample_rate: int = 16000) -> AudioChunk:
+    """Decode ``path`` to float32 mono at ``sample_rate``. Raises AudioFileError with a clear reason."""
+    p = Path(path)
+    if not p.exists():
+        raise AudioFileError(f"input file not found: {p}", "check the path")
+    if p.is_dir():
+        raise AudioFileError(f"input is a directory, not an audio file: {p}")
+    if p.stat().st_size == 0:
+        raise AudioFileError(f"input file is empty (0 bytes): {p}", "record or choose another file")
+    cmd = [_ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", "-xerror", "-i", str(p),
+           "-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1", "-ar", str(sample_rate), "-"]
+    proc = subprocess.run(cmd, capture_output=True)
+    errors = proc.stderr.decode("utf-8", "replace").strip()
+    if proc.returncode != 0 or errors:
+        reason = errors.splitlines()[-1] if errors else f"ffmpeg exited with {proc.returncode}"
+        # ffmpeg prefixes messages with the path; keep the reason short
+        reason = reason.replace(str(p) + ": ", "")
+        raise AudioFileError(
+            f"cannot read audio from {p}: it is corrupt, truncated or not audio ({reason})",
+            "use a wav, flac, mp3, ogg/opus or m4a file",
+        )
+    samples = np.frombuffer(proc.stdout, dtype=np.float32).copy()
+    return AudioChunk(samples, sample_rate)
+
+
+def _pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+def output_format(path: str | Path) -> str:
+    ext = Path(path).suffix.lower().lstrip(".")
+    if ext not in OUTPUT_FORMATS:
+        raise AudioFileError(
+            f"cannot write '{Path(path).name}': unknown audio format '.{ext}'",
+            f"use one of: {', '.join('.' + f for f in OUTPUT_FORMATS)}",
+        )
+    return ext
+
+
+def save_audio(audio: AudioChunk, path: str | Path) -> Path:
+    """Write ``audio`` to ``path``; the format follows the extension (wav, mp3, ogg, opus, flac)."""
+    p = Path(path)
+    fmt = output_format(p)
+    if p.parent and not p.parent.exists():
+        raise AudioFileError(f"cannot write {p}: folder {p.parent} does not exist")
+    try:
+        if fmt == "wav":
+            with wave.open(str(p), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(audio.sample_rate)
+                w.writeframes(_pcm16(audio.samples))
+            return p
+        _ffmpeg()
+        from pydub import AudioSegment
+
+        seg = AudioSegment(_pcm16(audio.samples), sample_width=2, frame_rate=audio.sample_rate, channels=1)
+        if fmt == "opus":
+            seg.set_frame_rate(48000).export(str(p), format="opus", codec="libopus")
+        elif fmt == "ogg":
+            seg.export(str(p), format="ogg", codec="libvorbis")
+        else:
+            seg.export(str(p), format=fmt)
+    except OSError as e:
+        raise AudioFileError(f"cannot write {p}: {e.strerror or e}") from None
+    except Exception as e:  # pydub wraps ffmpeg failures in its own exception types
+        raise AudioFileError(f"cannot encode {p} as {fmt}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+    return p

@@ -1,0 +1,30 @@
+"""The ``audio:`` section: devices, voice-activity endpointing, barge-in, cues (live chat)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AudioSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input_device: str | int | None = Field(
+        None, description="Microphone: index or part of its name (`assistant devices` lists them); null = default.")
+    output_device: str | int | None = Field(
+        None, description="Speaker: index or part of its name; null = default.")
+    vad: Literal["silero", "energy"] = Field(
+        "silero", description="Voice-activity detector: `silero` (neural, bundled model) or `energy` (no dependencies).")
+    vad_threshold: float = Field(0.5, gt=0, lt=1, description="Speech probability that counts as speech.")
+    min_silence_ms: int = Field(500, ge=100, le=5000, description="Silence that ends an utterance.")
+    min_speech_ms: int = Field(250, ge=0, description="Shorter bursts (clicks, coughs) are ignored.")
+    max_utterance_s: float = Field(30.0, gt=1, description="An utterance is cut here even without a pause.")
+    pre_roll_ms: int = Field(300, ge=0, le=2000, description="Audio kept from before speech onset, so first syllables survive.")
+    min_speech_ratio: float = Field(
+        0.2, ge=0, le=1, description="Utterances where the VAD heard less speech than this are not answered.")
+    barge_in: bool = Field(True, description="Stop speaking as soon as the user starts talking.")
+    half_duplex: bool = Field(
+        False, description="Don't listen while speaking: for laptop speakers without echo cancellation.")
+    cues: bool = Field(True, description="Short sounds when the assistant starts listening and starts thinking.")
+    cue_volume: float = Field(0.3, ge=0, le=1, description="Loudness of the cues (0–1).")

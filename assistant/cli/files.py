@@ -1,0 +1,141 @@
+"""File-mode commands: respond (a whole turn), transcribe (STT alone), say (TTS alone)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from assistant.cli import add_config_args
+from assistant.cli.output import console, print_turn
+
+
+# ---------------------------------------------------------------- respond
+
+def add_respond(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("respond", help="answer one recorded question: audio file in → spoken reply out",
+                       description="One whole turn from a file: transcript with language, the reply, "
+                                   "and the reply spoken into an audio file.")
+    p.add_argument("input", metavar="IN_AUDIO", help="any audio file ffmpeg reads (wav, flac, mp3, ogg, m4a, ...)")
+    p.add_argument("-o", "--output", metavar="REPLY_AUDIO",
+                   help="where to write the spoken reply; format by extension: .wav (default), .mp3, .ogg, .opus, .flac "
+                        "(default: <input name>.reply.wav)")
+    p.add_argument("--json", action="store_true", help="print the whole turn as JSON")
+    add_config_args(p)
+    p.set_defaults(handler=run_respond)
+
+
+def run_respond(args: argparse.Namespace) -> int:
+    from assistant.audio.io import output_format
+    from assistant.pipeline import Assistant
+
+    output = args.output or f"{Path(args.input).stem}.reply.wav"
+    output_format(output)  # fail on a bad extension before any model loads
+    bot = Assistant.from_config(args.config, args.overrides)
+    turn = bot.respond(args.input, output=output)
+    if args.json:
+        print(json.dumps(turn.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_turn(turn)
+    return 0
+
+
+# ---------------------------------------------------------------- transcribe
+
+def add_transcribe(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("transcribe", help="speech to text only (Whisper), as txt, json, srt or vtt",
+                       description="The STT stage alone, like the whisper CLI.")
+    p.add_argument("input", metavar="IN_AUDIO")
+    p.add_argument("--format", "-f", choices=["txt", "json", "srt", "vtt"], default="txt")
+    p.add_argument("--model", help="model name or local checkpoint (sets stt.model)")
+    p.add_argument("--language", help="spoken language code, or 'auto' (sets stt.language)")
+    p.add_argument("--task", choices=["transcribe", "translate"], help="translate: any language → English text")
+    p.add_argument("--initial-prompt", help="vocabulary hint: names and words that should come out right")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    add_config_args(p)
+    p.set_defaults(handler=run_transcribe)
+
+
+def _srt_time(seconds: float, sep: str) -> str:
+    ms = int(round(seconds * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def format_transcript(transcript, fmt: str) -> str:
+    if fmt == "txt":
+        return transcript.text + "\n"
+    if fmt == "json":
+        return json.dumps(transcript.to_dict(), ensure_ascii=False, indent=2) + "\n"
+    sep = "," if fmt == "srt" else "."
+    blocks = [] if fmt == "srt" else ["WEBVTT\n"]
+    for i, seg in enumerate(transcript.segments, 1):
+        cue = f"{_srt_time(seg.start, sep)} --> {_srt_time(seg.end, sep)}\n{seg.text.strip()}\n"
+        blocks.append(f"{i}\n{cue}" if fmt == "srt" else cue)
+    return "\n".join(blocks)
+
+
+def run_transcribe(args: argparse.Namespace) -> int:
+    from assistant.audio.io import load_audio
+    from assistant.config import load_config
+    from assistant import registry
+
+    overrides = list(args.overrides)
+    for key, value in (("model", args.model), ("language", args.language), ("task", args.task),
+                       ("initial_prompt", args.initial_prompt)):
+        if value is not None:
+            overrides.append(f"stt.{key}={json.dumps(value)}")
+    config = load_config(args.config, overrides)
+    audio = load_audio(args.input, 16000)
+    stt = registry.get("stt", config.stt.backend).create(config.stt)
+    stt.load()
+    fixed = getattr(config.stt, "language", "auto")
+    transcript = stt.transcribe(audio, language=None if fixed == "auto" else fixed)
+    text = format_transcript(transcript, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        console.print(f"[dim]{transcript.language} → {args.output}[/]")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# ---------------------------------------------------------------- say
+
+def add_say(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("say", help="text to speech only, into an audio file",
+                       description="The TTS stage alone, with the voice the config maps to the language.")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("--language", "-l", help="language code of the text (default: language.default)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help=".wav, .mp3, .ogg, .opus or .flac")
+    add_config_args(p)
+    p.set_defaults(handler=run_say)
+
+
+def run_say(args: argparse.Namespace) -> int:
+    from assistant.audio.io import output_format, save_audio
+    from assistant.config import load_config
+    from assistant.errors import AssistantError
+    from assistant.language.names import check_code
+    from assistant.tts.voices import VoiceRouter
+    from assistant.types import AudioChunk
+
+    output_format(args.output)
+    if not args.text.strip():
+        raise AssistantError("nothing to say: TEXT is empty")
+    config = load_config(args.config, args.overrides)
+    language = args.language or config.language.default
+    from assistant.errors import ConfigError
+
+    try:
+        check_code(language)
+    except ConfigError as e:
+        raise AssistantError(f"--language: {e.problems[0]}") from None
+    voice, chunks = VoiceRouter(config.tts).synthesize(args.text, language)
+    audio = AudioChunk.concat(list(chunks))
+    save_audio(audio, args.output)
+    console.print(f"[dim]voice {voice.label} → {args.output} ({audio.duration:.1f} s)[/]")
+    return 0

@@ -1,0 +1,1 @@
+"""Language handling: names, the detection policy, reply-language checks."""

@@ -1,0 +1,1 @@
+"""Language-model stage: ``base.py`` holds the interface, one file per backend."""

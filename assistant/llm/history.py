@@ -1,0 +1,56 @@
+"""The conversation sent to the LLM: system prompt, bounded history, the new user turn.
+
+History is bounded by turns and by tokens (oldest dropped first) so long chats never overflow
+the model's context. Only what the user actually heard is kept (barge-in trims the reply).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from assistant.config import Conversation
+from assistant.language.names import name_of
+from assistant.types import Message
+
+
+def language_instruction(code: str) -> str:
+    name = name_of(code)
+    return (f"The user speaks {name}. Reply only in {name} (language code '{code}'), "
+            f"whatever language earlier messages used.")
+
+
+@dataclass
+class History:
+    settings: Conversation
+    turns: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, user: str, assistant: str) -> None:
+        if self.settings.max_turns == 0:
+            return
+        self.turns.append((user, assistant))
+        del self.turns[: max(0, len(self.turns) - self.settings.max_turns)]
+
+    def clear(self) -> None:
+        self.turns.clear()
+
+    def messages(self, user: str, reply_language: str | None,
+                 count_tokens: Callable[[str], int], extra_instruction: str | None = None) -> list[Message]:
+        system = self.settings.system_prompt
+        if reply_language:
+            system = f"{system}\n{language_instruction(reply_language)}"
+        if extra_instruction:
+            system = f"{system}\n{extra_instruction}"
+        budget = self.settings.max_tokens
+        kept: list[tuple[str, str]] = []
+        for u, a in reversed(self.turns[-self.settings.max_turns:] if self.settings.max_turns else []):
+            cost = count_tokens(u) + count_tokens(a)
+            if cost > budget:
+                break
+            budget -= cost
+            kept.append((u, a))
+        msgs = [Message("system", system)]
+        for u, a in reversed(kept):
+            msgs += [Message("user", u), Message("assistant", a)]
+        msgs.append(Message("user", user))
+        return msgs

@@ -1,0 +1,80 @@
+"""The one map from YAML backend names to the code that implements them.
+
+``(kind, name) -> "module:Class"``. Modules are imported only when a backend is used (and its
+options class when a config names it), so ``assistant --help`` stays fast and optional packages
+are needed only by the backends that use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.errors import ConfigError, MissingDependencyError
+
+
+@dataclass(frozen=True)
+class Backend:
+    kind: str
+    name: str
+    target: str  # "package.module:Class"
+    options: str  # "package.module:OptionsClass"
+    requires: tuple[str, ...] = ()  # importable modules the backend needs at load time
+    install: str = ""  # how to get them
+
+    def load_class(self, ref: str) -> Any:
+        module, _, attr = ref.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def options_class(self) -> Any:
+        return self.load_class(self.options)
+
+    def check_requirements(self) -> None:
+        import importlib.util
+
+        missing = [m for m in self.requires if importlib.util.find_spec(m) is None]
+        if missing:
+            raise MissingDependencyError(
+                f"{self.kind} backend '{self.name}' needs {', '.join(missing)}, which is not installed",
+                f"install it with: {self.install}" if self.install else None,
+            )
+
+    def create(self, options: Any) -> Any:
+        self.check_requirements()
+        return self.load_class(self.target)(options)
+
+
+_B = Backend
+BACKENDS: dict[str, dict[str, Backend]] = {
+    "stt": {
+        "whisper": _B("stt", "whisper", "assistant.stt.whisper:WhisperSTT",
+                      "assistant.stt.whisper:WhisperOptions", ("whisper",), "pip install openai-whisper"),
+    },
+    "llm": {
+        "transformers": _B("llm", "transformers", "assistant.llm.transformers:TransformersLLM",
+                           "assistant.llm.transformers:TransformersOptions", ("transformers", "torch"),
+                           "pip install transformers"),
+        "openai": _B("llm", "openai", "assistant.llm.openai:OpenAILLM",
+                     "assistant.llm.openai:OpenAIOptions", ("httpx",), "pip install httpx"),
+    },
+    "tts": {
+        "coqui": _B("tts", "coqui", "assistant.tts.coqui:CoquiTTS",
+                    "assistant.tts.coqui:CoquiOptions", ("TTS",), "pip install coqui-tts (see README)"),
+        "espeak": _B("tts", "espeak", "assistant.tts.espeak:EspeakTTS",
+                     "assistant.tts.espeak:EspeakOptions", (), "apt-get install espeak-ng"),
+    },
+}
+
+
+def names(kind: str) -> list[str]:
+    return sorted(BACKENDS[kind])
+
+
+def get(kind: str, name: str) -> Backend:
+    try:
+        return BACKENDS[kind][name]
+    except KeyError:
+        raise ConfigError(
+            [f"{kind}.backend: unknown {kind} backend '{name}' (valid: {', '.join(names(kind))})"]
+        ) from None

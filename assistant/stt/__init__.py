@@ -1,0 +1,1 @@
+"""Speech-to-text stage: ``base.py`` holds the interface, one file per backend."""

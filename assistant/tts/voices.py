@@ -1,0 +1,109 @@
+"""A voice for every language: the voice map, its fallbacks, and the voices' cache.
+
+Resolution order for a language: the voice mapped to it → the ``fallback`` voice (if it can
+speak that language) → espeak-ng's own voice for it (``espeak_fallback``) → none, in which case
+the caller shows the reply as a caption and says no voice is available. Voices load lazily on
+first use and stay loaded; a voice that fails to load is skipped (with a warning) and the next
+candidate is tried, so a broken voice never ends a turn.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from assistant import registry
+from assistant.config import TTSConfig
+from assistant.errors import AssistantError, NoVoiceError
+from assistant.options import BackendOptions
+from assistant.types import AudioChunk
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Voice:
+    label: str  # e.g. "coqui:tts_models/de/thorsten/vits"
+    source: str  # mapped | fallback | espeak
+    options: BackendOptions
+
+
+def voice_label(options: BackendOptions) -> str:
+    detail = getattr(options, "model", None) or getattr(options, "voice", None)
+    return f"{options.backend}:{detail}" if detail else options.backend
+
+
+def _default_factory(options: BackendOptions) -> Any:
+    return registry.get("tts", options.backend).create(options)
+
+
+class VoiceRouter:
+    def __init__(self, config: TTSConfig,
+                 factory: Callable[[BackendOptions], Any] = _default_factory) -> None:
+        self.config = config
+        self._factory = factory
+        self._loaded: dict[str, Any] = {}
+        self._failed: dict[str, str] = {}  # label → why it could not load
+        self.warnings: list[str] = []  # for the orchestrator to show/speak once
+
+    def candidates(self, language: str) -> list[Voice]:
+        out: list[Voice] = []
+        mapped = self.config.voice_for(language)
+        if mapped is not None:
+            out.append(Voice(voice_label(mapped), "mapped", mapped))
+        if self.config.fallback is not None:
+            out.append(Voice(voice_label(self.config.fallback), "fallback", self.config.fallback))
+        if self.config.espeak_fallback:
+            opts = registry.get("tts", "espeak").options_class()(backend="espeak")
+            out.append(Voice(voice_label(opts), "espeak", opts))
+        return out
+
+    def _engine(self, voice: Voice) -> Any | None:
+        if voice.label in self._failed:
+            return None
+        engine = self._loaded.get(voice.label)
+        if engine is None:
+            try:
+                engine = self._factory(voice.options)
+                engine.load()
+            except AssistantError as e:
+                self._failed[voice.label] = str(e)
+                self.warnings.append(f"voice {voice.label} is unavailable, using the next one: {e}")
+                log.warning("voice %s failed to load: %s", voice.label, e)
+                return None
+            self._loaded[voice.label] = engine
+        return engine
+
+    def resolve(self, language: str) -> tuple[Voice, Any] | None:
+        """The first candidate voice that loads and can speak ``language``."""
+        for voice in self.candidates(language):
+            engine = self._engine(voice)
+            if engine is None:
+                continue
+            # A mapped voice is trusted; other voices must not say they can't speak it.
+            if voice.source != "mapped" and engine.supports(language) is False:
+                continue
+            return voice, engine
+        return None
+
+    def describe(self, language: str) -> str:
+        """Which voice would speak ``language`` (without loading anything), for `assistant languages`."""
+        for voice in self.candidates(language):
+            if voice.source == "mapped":
+                return voice.label
+            if voice.source == "fallback":
+                return f"{voice.label} (fallback)"
+            return "espeak-ng (built-in voice, if it has one)"
+        return "none"
+
+    def synthesize(self, text: str, language: str) -> tuple[Voice, Iterator[AudioChunk]]:
+        found = self.resolve(language)
+        if found is None:
+            raise NoVoiceError(language, "add a voice for it under tts.voices, or install espeak-ng")
+        voice, engine = found
+        return voice, engine.synthesize(text, language)
+
+    def preload(self, languages: list[str]) -> None:
+        for lang in languages:
+            self.resolve(lang)

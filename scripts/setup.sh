@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# One-step set-up on a fresh machine (idempotent; fast when everything is there already).
+#   bash scripts/setup.sh          # what `assistant chat` needs
+#   bash scripts/setup.sh --test   # plus the test tools and the test-only system packages
+# torch is installed FIRST and only when missing, so a torch you installed for your own GPU
+# (see README, "GPU") is kept. Set TORCH_SPEC to choose another one, e.g. TORCH_SPEC=torch==2.13.0.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WITH_TESTS=0
+[ "${1:-}" = "--test" ] && WITH_TESTS=1
+PY=${PYTHON:-python3}
+TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# --- system packages: espeak-ng (voices), ffmpeg (audio files), PortAudio (devices)
+need=()
+command -v espeak-ng >/dev/null || need+=(espeak-ng)
+command -v ffmpeg >/dev/null || need+=(ffmpeg)
+ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)
+if [ "$WITH_TESTS" = 1 ]; then
+  command -v pulseaudio >/dev/null || need+=(pulseaudio)
+  command -v pactl >/dev/null || need+=(pulseaudio-utils)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    say "installing system packages: ${need[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  elif command -v brew >/dev/null; then
+    say "installing with Homebrew: espeak-ng ffmpeg portaudio"
+    brew install espeak-ng ffmpeg portaudio
+  else
+    say "please install these system packages yourself: ${need[*]}"
+  fi
+fi
+
+# --- torch first: anything that depends on torch must find it installed
+if ! "$PY" -c "import torch" 2>/dev/null; then
+  say "installing $TORCH_SPEC (see README to pick a CUDA build instead)"
+  "$PY" -m pip install -q "$TORCH_SPEC"
+fi
+
+# --- the project
+extra=""; [ "$WITH_TESTS" = 1 ] && extra="[test]"
+say "installing the project and its Python dependencies"
+log=$(mktemp)
+if ! "$PY" -m pip install -q -e ".$extra" >"$log" 2>&1; then
+  grep -v -E "^WARNING: (Location|Running pip as)" "$log" >&2; say "pip install failed (see above)"; exit 1
+fi
+rm -f "$log"
+say "ready"

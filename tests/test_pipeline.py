@@ -1,0 +1,160 @@
+"""Turn logic with fake stages: the orchestrator's policy, the log, history, language."""
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant.config import load_config
+from assistant.errors import LLMConnectionError, StageError
+from assistant.pipeline import Assistant
+from assistant.tts.voices import VoiceRouter
+from assistant.types import AudioChunk
+from tests.fakes import FakeLLM, FakeSTT, FakeTTS, refused_llm, tone
+
+
+def make(tmp_path, stt=None, llm=None, tts=None, overrides=()):
+    cfg = load_config(None, [f"log.path={tmp_path / 'turns.jsonl'}", *overrides])
+    tts = tts or FakeTTS()
+    bot = Assistant(cfg, stt or FakeSTT(), llm or FakeLLM(), VoiceRouter(cfg.tts, factory=lambda o: tts))
+    return bot, tts
+
+
+def log_lines(tmp_path):
+    return [json.loads(line) for line in (tmp_path / "turns.jsonl").read_text().splitlines()]
+
+
+def test_turn_runs_all_stages_and_is_logged(tmp_path):
+    bot, tts = make(tmp_path)
+    out = tmp_path / "reply.wav"
+    turn = bot.respond(tone(), output=out)
+    assert turn.status == "ok" and turn.text == "hello there"
+    assert turn.language == "en" and turn.language_probability == 0.9
+    assert turn.reply_text == "Hi! How can I help?"
+    assert turn.reply_audio.duration > 0 and out.exists()
+    assert tts.texts == [("Hi! How can I help?", "en")]
+    assert {"stt", "llm", "tts", "total"} <= set(turn.timings_ms)
+    rec = log_lines(tmp_path)[0]
+    assert rec["transcript"] == "hello there" and rec["reply"] == turn.reply_text
+    assert rec["language"] == "en" and rec["output"] == str(out) and rec["status"] == "ok"
+    assert rec["language_decision"]["reason"] == "detected"
+
+
+def test_silence_never_reaches_stt_or_llm(tmp_path):
+    stt, llm = FakeSTT(), FakeLLM()
+    bot, tts = make(tmp_path, stt, llm)
+    turn = bot.respond(AudioChunk(np.zeros(32000, np.float32), 16000))
+    assert turn.status == "no_speech" and "didn't hear" in turn.notice
+    assert stt.calls == [] and llm.seen == [] and tts.texts == []
+    assert log_lines(tmp_path)[0]["status"] == "no_speech"
+
+
+def test_zero_length_recording_is_no_speech(tmp_path):
+    bot, _ = make(tmp_path)
+    assert bot.respond(AudioChunk(np.zeros(0, np.float32), 16000)).status == "no_speech"
+
+
+def test_phantom_transcript_gets_no_reply(tmp_path):
+    llm = FakeLLM()
+    bot, _ = make(tmp_path, FakeSTT(text="Subtitles by the Amara.org community"), llm)
+    turn = bot.respond(tone())
+    assert turn.status == "no_speech" and llm.seen == []
+
+
+def test_llm_server_down_is_logged_as_failed(tmp_path):
+    bot, _ = make(tmp_path, llm=refused_llm())
+    with pytest.raises(LLMConnectionError, match="127.0.0.1:9"):
+        bot.respond(tone())
+    rec = log_lines(tmp_path)[0]
+    assert rec["status"] == "failed" and "127.0.0.1:9" in rec["error"] and rec["transcript"] == "hello there"
+
+
+def test_backend_bug_becomes_stage_error(tmp_path):
+    bot, _ = make(tmp_path, llm=FakeLLM(fail=RuntimeError("CUDA out of memory")))
+    with pytest.raises(StageError, match="CUDA out of memory"):
+        bot.respond(tone())
+    assert log_lines(tmp_path)[0]["status"] == "failed"
+
+
+def test_earlier_turns_survive_a_later_failure(tmp_path):
+    llm = FakeLLM()
+    bot, _ = make(tmp_path, llm=llm)
+    bot.respond(tone())
+    llm.fail = RuntimeError("boom")
+    with pytest.raises(StageError):
+        bot.respond(tone())
+    assert [r["status"] for r in log_lines(tmp_path)] == ["ok", "failed"]
+
+
+def test_reply_language_follows_user_and_history_is_kept(tmp_path):
+    llm = FakeLLM()
+    bot, tts = make(tmp_path, FakeSTT(text="Wie spät ist es?", probs={"de": 0.95, "en": 0.05}), llm)
+    bot.respond(tone())
+    system = llm.seen[0][0]
+    assert system.role == "system" and "German" in system.content and "'de'" in system.content
+    assert tts.texts[0][1] == "de"
+    bot.respond(tone())
+    roles = [m.role for m in llm.seen[1]]
+    assert roles == ["system", "user", "assistant", "user"]
+
+
+def test_history_is_bounded_by_turns_and_tokens(tmp_path):
+    llm = FakeLLM(reply="word " * 50)
+    bot, _ = make(tmp_path, llm=llm, overrides=["conversation.max_turns=2", "conversation.max_tokens=120"])
+    for _ in range(4):
+        bot.respond(tone())
+    last = llm.seen[-1]
+    # 2 turns allowed, but each costs ~52 tokens: only two fit in 120
+    assert len(last) == 1 + 2 * 2 + 1
+    bot2, _ = make(tmp_path, llm=(llm2 := FakeLLM(reply="word " * 100)),
+                   overrides=["conversation.max_tokens=120"])
+    for _ in range(3):
+        bot2.respond(tone())
+    assert len(llm2.seen[-1]) == 1 + 2 * 1 + 1
+
+
+def test_fixed_reply_language(tmp_path):
+    bot, tts = make(tmp_path, FakeSTT(probs={"fr": 0.9, "en": 0.1}), overrides=["language.reply_language=en"])
+    turn = bot.respond(tone())
+    assert turn.language == "fr" and turn.reply_language == "en" and tts.texts[0][1] == "en"
+
+
+def test_restricted_languages_choose_allowed(tmp_path):
+    stt = FakeSTT(probs={"nl": 0.5, "de": 0.45, "en": 0.05})
+    bot, _ = make(tmp_path, stt, overrides=["language.languages=[de, en]"])
+    turn = bot.respond(tone())
+    assert turn.language == "de" and turn.decision.reason == "restricted"
+    assert ("transcribe", "de") in stt.calls
+
+
+def test_fixed_stt_language_skips_detection(tmp_path):
+    stt = FakeSTT()
+    bot, _ = make(tmp_path, stt, overrides=["stt.language=es"])
+    turn = bot.respond(tone())
+    assert turn.decision.reason == "fixed" and turn.language == "es"
+    assert [c[0] for c in stt.calls] == ["transcribe"]
+
+
+def test_no_voice_shows_caption(tmp_path):
+    cfg_over = ["tts.voices={}", "tts.fallback=null", "tts.espeak_fallback=false"]
+    bot, _ = make(tmp_path, overrides=cfg_over)
+    turn = bot.respond(tone(), output=tmp_path / "r.wav")
+    assert turn.status == "ok" and turn.reply_audio is None and "No voice" in turn.notice
+    assert not (tmp_path / "r.wav").exists()
+
+
+def test_voice_that_fails_to_load_falls_back(tmp_path):
+    from assistant.errors import ModelNotFoundError
+
+    good = FakeTTS()
+
+    class Broken(FakeTTS):
+        def load(self):
+            raise ModelNotFoundError("model tts_models/en/ljspeech/vits is not downloaded")
+
+    cfg = load_config(None, [f"log.path={tmp_path / 'turns.jsonl'}"])
+    factory = lambda o: Broken() if o.backend == "coqui" else good  # noqa: E731
+    bot = Assistant(cfg, FakeSTT(), FakeLLM(), VoiceRouter(cfg.tts, factory=factory))
+    turn = bot.respond(tone())
+    assert turn.voice.startswith("espeak") and good.texts
+    assert bot.voices.warnings and "unavailable" in bot.voices.warnings[0]
