@@ -9,7 +9,7 @@ turn with a typed error, and the turn is logged either way. The live loop (``cha
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -19,7 +19,8 @@ from assistant.audio.io import load_audio, save_audio
 from assistant.config import Config, load_config
 from assistant.errors import AssistantError, NoVoiceError, StageError
 from assistant.guard import is_silent, no_speech_reason
-from assistant.language import policy as language_policy
+from assistant.language import commands, policy as language_policy
+from assistant.language.identify import ReplyCheck, ReplyLanguageChecker
 from assistant.language.names import name_of
 from assistant.llm.history import History
 from assistant.tts.voices import VoiceRouter
@@ -54,6 +55,7 @@ class Assistant:
         self.language = language_policy.LanguageState()
         self._next_id = 1
         self._loaded: set[str] = set()
+        self.reply_checker = ReplyLanguageChecker()
 
     # ------------------------------------------------------------------ construction
 
@@ -77,6 +79,8 @@ class Assistant:
                 self.stt.load()
             elif stage == "llm":
                 self.llm.load()
+                if self.config.language.check_reply:
+                    self.reply_checker.load()
             elif stage == "tts":
                 self.voices.preload([self._reply_language(self.config.language.default)])
             self._loaded.add(stage)
@@ -105,11 +109,9 @@ class Assistant:
         audio = audio.resampled(self.stt.sample_rate)
         t0 = time.perf_counter()
         try:
-            fixed = self.language.requested or self.fixed_language
+            fixed = self.fixed_language
             probs = None if fixed else self.stt.detect_language(audio)
             decision = language_policy.decide(probs, audio.duration, self.config.language, self.language, fixed)
-            if self.language.requested and not self.fixed_language:
-                decision = LanguageDecision(decision.language, "requested", None, ())
             transcript = self.stt.transcribe(audio, language=decision.language)
         except AssistantError:
             raise
@@ -126,14 +128,29 @@ class Assistant:
         return Heard(transcript, decision)
 
     def _reply_language(self, user_language: str) -> str:
+        """A language the user asked for by voice, else the configured one, else theirs."""
+        if self.language.requested:
+            return self.language.requested
         setting = self.config.language.reply_language
         return user_language if setting == "same" else setting
 
-    def think(self, text: str, language: str) -> Iterator[str]:
-        """Stream the reply's tokens. The caller records the reply in history (``remember``)."""
+    def language_command(self, text: str, user_language: str) -> commands.LanguageCommand | None:
+        """Handle "speak German" style requests before the LLM; returns the command if it was one."""
+        command = commands.parse(text)
+        if command is not None:
+            self.language.requested = command.language
+        return command
+
+    def think(self, text: str, language: str, insist: str | None = None) -> Iterator[str]:
+        """Stream the reply's tokens. The caller records the reply in history (``remember``).
+        ``insist``: the language a previous attempt wrongly used, to ask more firmly."""
         self.load(("llm",))
         reply_language = self._reply_language(language)
-        messages = self.history.messages(text, reply_language, self.llm.count_tokens)
+        extra = None
+        if insist:
+            extra = (f"Your previous answer was in {name_of(insist)}, which is wrong. "
+                     f"Answer only in {name_of(reply_language)}.")
+        messages = self.history.messages(text, reply_language, self.llm.count_tokens, extra)
         try:
             yield from self.llm.stream(messages)
         except AssistantError:
@@ -170,19 +187,21 @@ class Assistant:
                 return turn
             assert heard.transcript and heard.decision
             language = heard.decision.language
+            command = self.language_command(heard.transcript.text, language)
             turn.reply_language = self._reply_language(language)
+            if command is not None:
+                turn.status, turn.reply_text = "command", command.confirmation
+                self._speak_whole(turn, output)
+                return turn
             t0 = time.perf_counter()
-            parts: list[str] = []
-            for piece in self.think(heard.transcript.text, language):
-                if not parts:
-                    turn.timings_ms["llm_first_token"] = _ms(t0)
-                parts.append(piece)
-                if on_text:
-                    on_text(piece)
+            turn.reply_text = self._generate(heard.transcript.text, language, turn, on_text)
+            check = self.check_reply(turn.reply_text, turn.reply_language)
+            if check is not None and not check.ok:
+                # One retry with a firmer instruction; the second answer stands either way.
+                turn.reply_text = self._generate(heard.transcript.text, language, turn, on_text, check.detected)
+                check = replace(self.check_reply(turn.reply_text, turn.reply_language) or check, retried=True)
+            turn.reply_check = check.to_dict() if check else None
             turn.timings_ms["llm"] = _ms(t0)
-            turn.reply_text = "".join(parts).strip()
-            if not turn.reply_text:
-                raise StageError("llm", "the language model returned an empty reply")
             self.remember(heard.transcript.text, turn.reply_text)
             self._speak_whole(turn, output)
             return turn
@@ -192,6 +211,26 @@ class Assistant:
         finally:
             turn.timings_ms["total"] = _ms(t_start)
             self.turn_log.append(turn.to_dict())
+
+    def _generate(self, text: str, language: str, turn: Turn, on_text: Callable[[str], None] | None,
+                  insist: str | None = None) -> str:
+        t0 = time.perf_counter()
+        parts: list[str] = []
+        for piece in self.think(text, language, insist):
+            if not parts and "llm_first_token" not in turn.timings_ms:
+                turn.timings_ms["llm_first_token"] = _ms(t0)
+            parts.append(piece)
+            if on_text:
+                on_text(piece)
+        reply = "".join(parts).strip()
+        if not reply:
+            raise StageError("llm", "the language model returned an empty reply")
+        return reply
+
+    def check_reply(self, text: str, language: str) -> ReplyCheck | None:
+        if not self.config.language.check_reply:
+            return None
+        return self.reply_checker.check(text, language)
 
     def _speak_whole(self, turn: Turn, output: str | Path | None) -> None:
         assert turn.reply_language
@@ -214,8 +253,6 @@ class Assistant:
 
 def _with_probabilities(t: Transcript, probs: dict[str, float], decision: LanguageDecision) -> Transcript:
     """Attach the detection result to the transcript (the policy may have chosen another language)."""
-    from dataclasses import replace
-
     top = dict(language_policy.top_n(probs, 5))
     return replace(t, language=decision.language, language_probability=probs.get(decision.language),
                    language_probabilities=top)

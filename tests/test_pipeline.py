@@ -87,7 +87,7 @@ def test_earlier_turns_survive_a_later_failure(tmp_path):
 
 
 def test_reply_language_follows_user_and_history_is_kept(tmp_path):
-    llm = FakeLLM()
+    llm = FakeLLM(reply="Es ist jetzt drei Uhr am Nachmittag.")
     bot, tts = make(tmp_path, FakeSTT(text="Wie spät ist es?", probs={"de": 0.95, "en": 0.05}), llm)
     bot.respond(tone())
     system = llm.seen[0][0]
@@ -158,3 +158,50 @@ def test_voice_that_fails_to_load_falls_back(tmp_path):
     turn = bot.respond(tone())
     assert turn.voice.startswith("espeak") and good.texts
     assert bot.voices.warnings and "unavailable" in bot.voices.warnings[0]
+
+
+class WrongOnceLLM(FakeLLM):
+    """Answers in English first, then in the language it was asked for."""
+
+    def stream(self, messages):
+        self.seen.append(list(messages))
+        text = ("Sure, I can help you with that today." if len(self.seen) == 1
+                else "Klar, dabei kann ich dir heute gerne helfen.")
+        yield from (w + " " for w in text.split())
+
+
+def test_wrong_reply_language_is_regenerated_once(tmp_path):
+    llm = WrongOnceLLM()
+    bot, tts = make(tmp_path, FakeSTT(text="Kannst du mir helfen?", probs={"de": 0.97, "en": 0.03}), llm)
+    turn = bot.respond(tone())
+    assert len(llm.seen) == 2
+    assert "wrong" in llm.seen[1][0].content and "German" in llm.seen[1][0].content
+    assert turn.reply_text.startswith("Klar")
+    assert turn.reply_check == {"expected": "de", "detected": "de", "confidence": turn.reply_check["confidence"],
+                                "ok": True, "skipped": None, "retried": True}
+    assert tts.texts == [(turn.reply_text, "de")]
+    assert log_lines(tmp_path)[0]["reply_check"]["retried"] is True
+
+
+def test_right_reply_language_is_not_regenerated(tmp_path):
+    llm = FakeLLM(reply="Das Wetter ist heute sehr schön.")
+    bot, _ = make(tmp_path, FakeSTT(probs={"de": 0.97, "en": 0.03}), llm)
+    turn = bot.respond(tone())
+    assert len(llm.seen) == 1 and turn.reply_check["ok"] and not turn.reply_check["retried"]
+
+
+def test_language_switch_by_voice(tmp_path):
+    stt, llm = FakeSTT(text="Answer in Spanish, please."), FakeLLM(reply="Claro, el tiempo hoy es muy bueno.")
+    bot, tts = make(tmp_path, stt, llm)
+    turn = bot.respond(tone())
+    assert turn.status == "command" and turn.reply_language == "es" and llm.seen == []
+    assert tts.texts == [("De acuerdo, hablaré español.", "es")]  # confirmed audibly, in Spanish
+    stt.text = "What is the weather like?"
+    turn = bot.respond(tone())
+    assert turn.language == "en" and turn.reply_language == "es"
+    assert "Spanish" in llm.seen[-1][0].content
+    stt.text = "Speak my language"
+    bot.respond(tone())
+    stt.text = "And tomorrow?"
+    assert bot.respond(tone()).reply_language == "en"
+    assert [r["status"] for r in log_lines(tmp_path)] == ["command", "ok", "command", "ok"]

@@ -88,14 +88,19 @@ class VoiceRouter:
         return None
 
     def describe(self, language: str) -> str:
-        """Which voice would speak ``language`` (without loading anything), for `assistant languages`."""
+        """Which voice would speak ``language``, loading only cheap voices (espeak-ng), for
+        `assistant languages`. Model voices are judged by their options, not loaded."""
         for voice in self.candidates(language):
             if voice.source == "mapped":
                 return voice.label
-            if voice.source == "fallback":
-                return f"{voice.label} (fallback)"
-            return "espeak-ng (built-in voice, if it has one)"
-        return "none"
+            if voice.options.backend == "espeak":
+                engine = self._engine(voice)
+                if engine is None or engine.supports(language) is False:
+                    continue
+            elif self._factory(voice.options).supports(language) is False:
+                continue
+            return f"{voice.label} ({voice.source})"
+        return "none (caption only)"
 
     def synthesize(self, text: str, language: str) -> tuple[Voice, Iterator[AudioChunk]]:
         found = self.resolve(language)

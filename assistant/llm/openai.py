@@ -1,0 +1,217 @@
+"""Any server that speaks OpenAI's streaming Chat Completions API: Ollama, vLLM, llama.cpp, OpenAI.
+
+Plain httpx instead of the ``openai`` package: one POST and a server-sent-events reader are all
+we need, and it lets every failure become one readable line naming the URL. The API key is
+read from the environment variable the YAML names; it is never stored in options nor printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, Iterator, Literal, Sequence
+
+from pydantic import Field, field_validator
+
+from assistant.errors import ConfigError, LLMConnectionError
+from assistant.options import BackendOptions
+from assistant.types import Message
+
+
+class OpenAIOptions(BackendOptions):
+    backend: Literal["openai"] = Field(
+        "openai", description="Talk to an OpenAI-compatible server (Ollama, vLLM, llama.cpp, OpenAI).")
+    base_url: str = Field(
+        "http://localhost:11434/v1",
+        description="API root, up to and including /v1 (Ollama: http://localhost:11434/v1, vLLM: "
+                    "http://localhost:8000/v1, OpenAI: https://api.openai.com/v1).")
+    model: str = Field("qwen2.5:1.5b", description="Model name as the server knows it (Ollama: `ollama list`).")
+    api_key_env: str | None = Field(
+        None, description="NAME of the environment variable that holds the API key (e.g. "
+                          "OPENAI_API_KEY); the key itself never goes in the YAML. None: no key sent.")
+    max_tokens: int = Field(256, ge=1, description="Longest reply, in tokens.")
+    temperature: float = Field(0.7, ge=0.0, le=2.0, description="Sampling temperature; 0 = greedy.")
+    top_p: float | None = Field(None, gt=0.0, le=1.0,
+                                description="Nucleus sampling; none: the server's default.")
+    timeout_s: float = Field(
+        30.0, gt=0.0, description="Seconds to wait for a connection, for the first token, and "
+                                  "between tokens before the turn fails.")
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict, description="Extra request fields merged into the JSON body, e.g. "
+                                          "vLLM's {top_k: 20} or Ollama's {options: {num_ctx: 8192}}.")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+def _server_message(response: Any) -> str:
+    """The server's own error text: OpenAI's {error: {message}}, Ollama's {error: str}, FastAPI's {detail}."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:200]
+    if isinstance(body, dict):
+        error = body.get("error", body.get("detail", body.get("message")))
+        if isinstance(error, dict):
+            error = error.get("message", error)
+        if error:
+            return str(error)[:300]
+    return json.dumps(body)[:200]
+
+
+class OpenAILLM:
+    def __init__(self, options: OpenAIOptions | None = None, **overrides: Any) -> None:
+        if options is None:
+            options = OpenAIOptions(**overrides)
+        elif overrides:
+            options = options.model_copy(update=overrides)
+        self.options = options
+        self.url = f"{options.base_url}/chat/completions"
+        self._key: str | None = None
+        self._client: Any = None
+
+    def load(self) -> None:
+        """Reads the API key and opens a connection pool; the server need not be up yet."""
+        import httpx
+
+        name = self.options.api_key_env
+        if name:
+            key = os.environ.get(name, "").strip()
+            if not key:
+                raise ConfigError(
+                    [f"llm.api_key_env: the environment variable {name} is not set (or empty)"],
+                    f"export {name}=<your API key>, or remove llm.api_key_env for a server without keys",
+                )
+            self._key = key
+        # One client for the whole session keeps the connection alive between turns.
+        self._client = httpx.Client(timeout=httpx.Timeout(self.options.timeout_s))
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def count_tokens(self, text: str) -> int:
+        # The server's tokenizer is not available here: about 4 characters per token is the usual
+        # estimate for English-like text; history trimming only needs a rough size.
+        return len(text) // 4 + 1
+
+    def _request(self, messages: Sequence[Message]) -> dict[str, Any]:
+        o = self.options
+        body: dict[str, Any] = {
+            "model": o.model,
+            "messages": [m.as_dict() if isinstance(m, Message) else dict(m) for m in messages],
+            "max_tokens": o.max_tokens,
+            "temperature": o.temperature,
+        }
+        if o.top_p is not None:
+            body["top_p"] = o.top_p
+        body.update(o.extra_body)
+        body["stream"] = True  # the reader below only speaks SSE
+        return body
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key else text
+
+    def _http_error(self, response: Any) -> LLMConnectionError:
+        status, o = response.status_code, self.options
+        detail = self._redact(_server_message(response))
+        if status in (401, 403):
+            if o.api_key_env:
+                hint = f"check the key in the environment variable {o.api_key_env}"
+            else:
+                hint = "the server wants a key: set llm.api_key_env to the name of the variable that holds it"
+            return LLMConnectionError(
+                f"the LLM server at {self.url} rejected the API key (HTTP {status}): {detail}", hint)
+        if status == 404:
+            return LLMConnectionError(
+                f"the LLM server at {self.url} answered 404: model '{o.model}' or the endpoint was "
+                f"not found: {detail}",
+                f"check llm.model (Ollama: `ollama pull {o.model}`) and llm.base_url (usually ends in /v1)")
+        return LLMConnectionError(f"the LLM server at {self.url} answered HTTP {status}: {detail}")
+
+    def stream(self, messages: Sequence[Message]) -> Iterator[str]:
+        import httpx
+
+        if self._client is None:
+            self.load()
+        headers = {"Accept": "text/event-stream"}
+        if self._key:
+            headers["Authorization"] = f"Bearer {self._key}"
+        timeout = self.options.timeout_s
+        try:
+            # Leaving the with-block (end, error, or gen.close() on barge-in) closes the response.
+            with self._client.stream("POST", self.url, json=self._request(messages), headers=headers) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise self._http_error(response)
+                if response.headers.get("content-type", "").startswith("application/json"):
+                    # The server ignored stream=true and sent the whole answer at once.
+                    response.read()
+                    yield from self._whole_reply(response)
+                    return
+                yield from self._read_events(response.iter_lines(), timeout)
+        except httpx.ConnectError as e:
+            reason = "connection refused" if "refused" in str(e).lower() else str(e) or type(e).__name__
+            raise LLMConnectionError(f"cannot reach the LLM server at {self.url}: {reason}",
+                                     "is it running? e.g. `ollama serve`, or set llm.base_url") from e
+        except httpx.TimeoutException as e:
+            raise LLMConnectionError(
+                f"the LLM server at {self.url} did not answer within {timeout:g} s",
+                "is the model still loading or the machine overloaded? raise llm.timeout_s") from e
+        except httpx.HTTPError as e:  # dropped connection, protocol errors
+            raise LLMConnectionError(f"the connection to the LLM server at {self.url} failed: "
+                                     f"{type(e).__name__}: {e}") from e
+
+    def _read_events(self, lines: Iterator[str], timeout: float) -> Iterator[str]:
+        last_text = time.monotonic()
+        for line in lines:
+            if not line.startswith("data:"):
+                # blank separators, ": keep-alive" comments, event:/id: fields. A server that only
+                # sends keep-alives must still not hold the turn forever.
+                if time.monotonic() - last_text > timeout:
+                    raise LLMConnectionError(f"the LLM server at {self.url} sent no text for {timeout:g} s")
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return
+            try:
+                event = json.loads(data)
+            except ValueError:
+                raise LLMConnectionError(
+                    f"the LLM server at {self.url} sent a malformed stream event: {data[:120]!r}",
+                    "is llm.base_url an OpenAI-compatible API root (ending in /v1)?") from None
+            if isinstance(event, dict) and event.get("error"):
+                # vLLM and OpenAI report failures mid-stream as an error event
+                error = event["error"]
+                message = error.get("message", error) if isinstance(error, dict) else error
+                raise LLMConnectionError(f"the LLM server at {self.url} failed mid-reply: "
+                                         f"{self._redact(str(message))[:300]}")
+            piece = self._delta(event)
+            if piece:
+                last_text = time.monotonic()
+                yield piece
+
+    def _delta(self, event: Any) -> str:
+        try:
+            choices = event.get("choices") or []  # usage-only chunks have no choices
+            if not choices:
+                return ""
+            return (choices[0].get("delta") or {}).get("content") or ""
+        except (AttributeError, TypeError, IndexError):
+            raise LLMConnectionError(f"the LLM server at {self.url} sent an unexpected stream event: "
+                                     f"{json.dumps(event)[:120]}") from None
+
+    def _whole_reply(self, response: Any) -> Iterator[str]:
+        try:
+            content = response.json()["choices"][0]["message"]["content"]
+        except (ValueError, KeyError, IndexError, TypeError):
+            raise LLMConnectionError(f"the LLM server at {self.url} sent an unexpected reply: "
+                                     f"{response.text[:120]!r}") from None
+        if content:
+            yield content

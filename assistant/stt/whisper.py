@@ -1,0 +1,339 @@
+"""``stt: whisper`` — speech to text with openai-whisper.
+
+torch and whisper are imported inside methods only: validating a config or building the CLI
+must not pay their import time (1-2 s) or need them installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from assistant.errors import AssistantError, ModelNotFoundError, StageError
+from assistant.language.names import WHISPER_LANGUAGES
+from assistant.options import BackendOptions, Device, resolve_device
+from assistant.types import AudioChunk, Segment, Transcript
+
+log = logging.getLogger(__name__)
+
+#: ``whisper.available_models()`` without importing whisper (tests check it still matches).
+MODEL_NAMES: tuple[str, ...] = (
+    "tiny.en", "tiny", "base.en", "base", "small.en", "small", "medium.en", "medium",
+    "large-v1", "large-v2", "large-v3", "large", "large-v3-turbo", "turbo",
+)
+SAMPLE_RATE = 16000
+HOP_LENGTH = 160  # whisper's mel hop: audio shorter than this has no frame to decode
+_PROBE_TIMEOUT_S = 10.0
+
+
+def _check_language_code(code: str) -> str:
+    if code not in WHISPER_LANGUAGES:
+        by_name = {name: c for c, name in WHISPER_LANGUAGES.items()}
+        if code.lower() in by_name:
+            raise ValueError(f"'{code}' is a language name; use its code '{by_name[code.lower()]}'")
+        raise ValueError(f"unknown language '{code}' (use a code Whisper knows, e.g. en, de, es, fr, zh; "
+                         "`assistant languages` lists them)")
+    return code
+
+
+class WhisperOptions(BackendOptions):
+    """Load-time settings of openai-whisper, plus decoding defaults for every turn."""
+
+    backend: Literal["whisper"] = "whisper"
+    model: str = Field("small", description=(
+        "Whisper model name (" + ", ".join(MODEL_NAMES) + "), downloaded on first use; "
+        "or the path of a local .pt checkpoint."))
+    device: Device = Field("auto", description="`auto`: CUDA when torch sees a GPU, else CPU.")
+    fp16: bool | None = Field(None, description=(
+        "Half precision; empty: on for CUDA, off for CPU (CPU can't)."))
+    download_root: str | None = Field(None, description=(
+        "Where named models are cached; empty: $XDG_CACHE_HOME/whisper or ~/.cache/whisper."))
+    language: str = Field("auto", description=(
+        "`auto` detects the language of every turn; a code (en, de, ...) fixes it."))
+    task: Literal["transcribe", "translate"] = Field(
+        "transcribe", description="`translate` gives English text whatever language is spoken.")
+    initial_prompt: str | dict[str, str] | None = Field(None, description=(
+        "Text that primes the decoder (names, spelling, style); or a map from language code to "
+        "prompt, with `*` for any other language."))
+    beam_size: int | None = Field(5, ge=1, description=(
+        "Beams for beam search at temperature 0; empty: greedy (faster on CPU)."))
+    best_of: int | None = Field(None, ge=1, description="Candidates sampled at temperatures above 0.")
+    temperature: float | tuple[float, ...] = Field(0.0, description=(
+        "Sampling temperature; a list (e.g. [0.0, 0.2, 0.4]) retries a window at the next one "
+        "when it fails the thresholds below."))
+    no_speech_threshold: float = Field(0.6, ge=0, le=1, description=(
+        "A window whose no-speech probability is above this (and whose avg log-probability is "
+        "below logprob_threshold) is treated as silence."))
+    logprob_threshold: float = Field(-1.0, description=(
+        "Below this average log-probability a window is retried."))
+    compression_ratio_threshold: float = Field(2.4, gt=0, description=(
+        "Above this gzip compression ratio (repetitive text) a window is retried."))
+    condition_on_previous_text: bool = Field(False, description=(
+        "Prompt each 30 s window with the previous one's text (more consistent, but can loop)."))
+    sample_len: int | None = Field(None, ge=1, le=224, description=(
+        "Most tokens decoded per 30 s window; empty: 224."))
+    warmup: bool = Field(False, description="Run one short decode at load so the first turn is not slower.")
+
+    @field_validator("model")
+    @classmethod
+    def _model_name_or_path(cls, v: str) -> str:
+        if v in MODEL_NAMES or v.endswith(".pt") or "/" in v or os.sep in v or v.startswith("~"):
+            return v  # a path's existence is checked at load, where the error can name the cache
+        raise ValueError(f"unknown whisper model '{v}' (valid: {', '.join(MODEL_NAMES)}; "
+                         "or the path of a local .pt checkpoint)")
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str) -> str:
+        v = v.strip().lower()
+        return v if v == "auto" else _check_language_code(v)
+
+    @field_validator("initial_prompt")
+    @classmethod
+    def _prompt_keys(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            for key in v:
+                if key != "*":
+                    _check_language_code(key)
+        return v
+
+    @field_validator("temperature")
+    @classmethod
+    def _temperature(cls, v: Any) -> Any:
+        values = v if isinstance(v, tuple) else (v,)
+        if not values or any(t < 0 for t in values):
+            raise ValueError("temperature must be a number >= 0 or a non-empty list of them")
+        return v
+
+    def prompt_for(self, language: str) -> str | None:
+        """The configured initial prompt for ``language`` (a map's entry, its ``*``, or the string)."""
+        if isinstance(self.initial_prompt, dict):
+            return self.initial_prompt.get(language, self.initial_prompt.get("*"))
+        return self.initial_prompt
+
+
+class _FirstWindowProbe:
+    """Stands in for the model inside ``whisper.transcribe`` and keeps the first decode result.
+
+    whisper drops windows it judges silent, and their no-speech probability with them; keeping
+    the first result gives that probability without a second encoder pass. A wrapper (not a
+    patched model) so concurrent calls on one model can't see each other's results.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self.first: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def decode(self, mel: Any, options: Any) -> Any:
+        result = self._model.decode(mel, options)
+        if self.first is None:  # fallback retries of a window share its no-speech probability
+            self.first = result
+        return result
+
+
+class WhisperSTT:
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, options: WhisperOptions) -> None:
+        self.options = options
+        self.device: str | None = None
+        self.fp16 = False
+        self._model: Any = None
+
+    # -- loading -----------------------------------------------------------------------------
+
+    def cache_dir(self) -> Path:
+        """Where whisper.load_model keeps named models (same rule as whisper's own)."""
+        if self.options.download_root:
+            return Path(self.options.download_root).expanduser()
+        return Path(os.getenv("XDG_CACHE_HOME", Path.home() / ".cache")) / "whisper"
+
+    def load(self) -> None:
+        if self._model is not None:
+            return
+        self.device = resolve_device(self.options.device)
+        self.fp16 = self.options.fp16 if self.options.fp16 is not None else self.device == "cuda"
+        if self.fp16 and self.device == "cpu":
+            log.warning("stt.fp16 is on but the device is the CPU, which can't run fp16: using fp32")
+            self.fp16 = False
+        name = self.options.model
+        self._model = self._load_named(name) if name in MODEL_NAMES else self._load_path(name)
+        log.info("whisper %s loaded on %s (%s)", name, self.device, "fp16" if self.fp16 else "fp32")
+        if self.options.warmup:
+            self._warmup()
+
+    def _load_path(self, name: str) -> Any:
+        import whisper
+
+        path = Path(name).expanduser()
+        if not path.is_file():
+            raise ModelNotFoundError(
+                f"whisper checkpoint not found: {path}",
+                f"set stt.model to an existing .pt file or to a model name ({', '.join(MODEL_NAMES)})")
+        try:
+            return whisper.load_model(str(path), device=self.device)
+        except Exception as e:  # torch.load / state-dict errors come in many types
+            self._raise_if_oom(e)
+            raise ModelNotFoundError(
+                f"cannot load whisper checkpoint {path}: {type(e).__name__}: {str(e)[:300]}",
+                "the file is corrupt or not an openai-whisper checkpoint; copy or download it again") from e
+
+    def _load_named(self, name: str) -> Any:
+        import urllib.error
+
+        import whisper
+
+        root = self.cache_dir()
+        url = getattr(whisper, "_MODELS", {}).get(name)
+        fix = (f"on a connected machine run `python -c \"import whisper; whisper.load_model('{name}')\"` "
+               f"and copy {Path(url).name if url else name + '.pt'} into {root}, "
+               f"or set stt.model to the path of a local .pt checkpoint")
+        try:
+            # whisper downloads with no timeout; a quick probe first makes an offline or
+            # firewalled machine fail in seconds instead of hanging on the connection.
+            if url and not (root / Path(url).name).is_file():
+                self._probe(url)
+            return whisper.load_model(name, device=self.device, download_root=str(root))
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+            reason = getattr(e, "reason", e)
+            raise ModelNotFoundError(
+                f"whisper model '{name}' is not in {root} and could not be downloaded ({reason})", fix) from e
+        except Exception as e:  # checksum mismatch, unreadable cache, corrupt file
+            self._raise_if_oom(e)
+            raise ModelNotFoundError(
+                f"cannot load whisper model '{name}' from {root}: {type(e).__name__}: {str(e)[:300]}",
+                f"delete the file in {root} so it is downloaded again, or {fix}") from e
+
+    @staticmethod
+    def _probe(url: str) -> None:
+        import urllib.error
+        import urllib.request
+
+        try:
+            request = urllib.request.Request(url, method="HEAD")
+            urllib.request.urlopen(request, timeout=_PROBE_TIMEOUT_S).close()
+        except urllib.error.HTTPError as e:
+            if e.code != 405:  # a server that refuses HEAD may still serve the file
+                raise
+
+    def _raise_if_oom(self, error: Exception) -> None:
+        if "out of memory" in str(error).lower():
+            raise AssistantError(f"not enough {self.device} memory to load whisper '{self.options.model}'",
+                                 "choose a smaller stt.model or set stt.device: cpu") from error
+
+    def _warmup(self) -> None:
+        import numpy as np
+        import whisper
+
+        mel = self._mel(np.zeros(SAMPLE_RATE, np.float32))
+        language = "en" if self.options.language == "auto" else self.options.language
+        self._model.decode(mel, whisper.DecodingOptions(
+            language=language, task=self.options.task, sample_len=4, fp16=self.fp16))
+
+    # -- inference ---------------------------------------------------------------------------
+
+    def languages(self) -> tuple[str, ...]:
+        """Codes of the languages the loaded model knows (99, or 100 from large-v3 on)."""
+        self.load()
+        if not self._model.is_multilingual:
+            return ("en",)
+        return tuple(WHISPER_LANGUAGES)[: self._model.num_languages]
+
+    def _mel(self, samples: Any) -> Any:
+        """Log-mel of the first 30 s, padded, on the model's device and dtype."""
+        import whisper
+
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(samples), self._model.dims.n_mels,
+                                          device=self._model.device)
+        return mel.half() if self.fp16 else mel
+
+    def detect_language(self, audio: AudioChunk) -> dict[str, float]:
+        self.load()
+        if not self._model.is_multilingual:
+            return {"en": 1.0}
+        from whisper.decoding import detect_language
+
+        try:
+            _, probs = detect_language(self._model, self._mel(audio.resampled(SAMPLE_RATE).samples))
+        except Exception as e:
+            raise StageError("stt", f"whisper language detection failed: {e}") from e
+        return dict(sorted(probs.items(), key=lambda kv: kv[1], reverse=True))
+
+    def transcribe(self, audio: AudioChunk, *, language: str | None = None,
+                   initial_prompt: str | None = None) -> Transcript:
+        self.load()
+        audio = audio.resampled(SAMPLE_RATE)
+        task = self.options.task
+        if language is None and self.options.language != "auto":
+            language = self.options.language
+        if language is not None:
+            language = self._usable_language(language)
+        if len(audio.samples) < HOP_LENGTH:  # nothing whisper could decode: no speech, by definition
+            return Transcript("", language or "", None, no_speech_probability=1.0, task=task,
+                              duration=audio.duration)
+
+        probability, top = None, {}
+        if language is None:
+            probs = self.detect_language(audio)
+            language = next(iter(probs))
+            probability, top = probs[language], dict(list(probs.items())[:5])
+        prompt = initial_prompt if initial_prompt is not None else self.options.prompt_for(language)
+
+        result, probe = self._run(audio, language, prompt)
+        segments = tuple(
+            Segment(start=float(s["start"]), end=float(s["end"]), text=s["text"].strip(),
+                    avg_logprob=float(s["avg_logprob"]), no_speech_probability=float(s["no_speech_prob"]),
+                    compression_ratio=float(s["compression_ratio"]))
+            for s in result["segments"] if s["text"].strip())
+        # The first window's value, whether whisper kept that window or dropped it as silence.
+        no_speech = float(probe.first.no_speech_prob) if probe.first is not None else 1.0
+        return Transcript(
+            text=result["text"].strip(), language=language, language_probability=probability,
+            no_speech_probability=no_speech, avg_logprob=_weighted_logprob(segments),
+            segments=segments, language_probabilities=top, task=task, duration=audio.duration)
+
+    def _usable_language(self, language: str) -> str:
+        if not self._model.is_multilingual:
+            if language != "en":
+                log.warning("whisper %s is English-only: transcribing as English, not '%s'",
+                            self.options.model, language)
+            return "en"
+        if language not in self.languages():
+            raise StageError("stt", f"whisper {self.options.model} does not know language '{language}'",
+                             f"use one of: {', '.join(self.languages())}")
+        return language
+
+    def _run(self, audio: AudioChunk, language: str, prompt: str | None) -> tuple[dict, _FirstWindowProbe]:
+        import whisper
+
+        o = self.options
+        probe = _FirstWindowProbe(self._model)
+        try:
+            result = whisper.transcribe(
+                probe, audio.samples, verbose=None, language=language, task=o.task, initial_prompt=prompt,
+                beam_size=o.beam_size, best_of=o.best_of, temperature=o.temperature, fp16=self.fp16,
+                no_speech_threshold=o.no_speech_threshold, logprob_threshold=o.logprob_threshold,
+                compression_ratio_threshold=o.compression_ratio_threshold,
+                condition_on_previous_text=o.condition_on_previous_text, sample_len=o.sample_len)
+        except Exception as e:
+            raise StageError("stt", f"whisper failed on {audio.duration:.1f} s of audio: "
+                                    f"{type(e).__name__}: {e}") from e
+        return result, probe
+
+
+def _weighted_logprob(segments: tuple[Segment, ...]) -> float | None:
+    """Mean of the segments' avg log-probabilities, weighted by their duration."""
+    scored = [s for s in segments if s.avg_logprob is not None]
+    if not scored:
+        return None
+    weights = [max(s.end - s.start, 0.0) for s in scored]
+    if sum(weights) <= 0:
+        return sum(s.avg_logprob for s in scored) / len(scored)
+    return sum(w * s.avg_logprob for w, s in zip(weights, scored)) / sum(weights)
