@@ -364,10 +364,18 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         data, text = _read_yaml(Path(path))
         source = str(path)
     override_paths: set[tuple[str, ...]] = set()
-    for item in overrides:
-        key, value = parse_override(item)
-        if isinstance(data.get(key[0]), str) and key[0] in ("stt", "llm"):
-            data[key[0]] = {"backend": data[key[0]]}
+    parsed = [parse_override(item) for item in overrides]
+    # A backend switch comes first and starts that stage from the new backend's defaults:
+    # the file's options for the old backend would be unknown keys to the new one.
+    parsed.sort(key=lambda kv: kv[0] != (kv[0][0], "backend"))
+    for key, value in parsed:
+        if key[0] in ("stt", "llm"):
+            section = data.get(key[0])
+            if isinstance(section, str):
+                section = data[key[0]] = {"backend": section}
+            if key == (key[0], "backend") and isinstance(section, dict) and section.get(
+                    "backend", DEFAULT_BACKENDS[key[0]]) != value:
+                data[key[0]] = {}
         _apply_override(data, key, value)
         override_paths.add(key)
     return validate(data, source, text, override_paths)

@@ -106,3 +106,10 @@ def test_config_is_frozen():
     cfg = load_config(None)
     with pytest.raises(Exception):
         cfg.stt.model = "tiny"
+
+
+def test_backend_switch_override_drops_the_old_backends_options(tmp_path):
+    p = write(tmp_path, "llm:\n  backend: transformers\n  max_new_tokens: 32\n")
+    cfg = load_config(p, ["llm.base_url=http://h:1/v1", "llm.backend=openai"])
+    assert cfg.llm.backend == "openai" and cfg.llm.base_url == "http://h:1/v1"
+    assert load_config(p, ["llm.backend=transformers"]).llm.max_new_tokens == 32  # same backend: kept

@@ -10,6 +10,8 @@ from pathlib import Path
 from assistant.cli import add_config_args
 from assistant.cli.output import console, print_turn
 
+NO_SPEECH_EXIT = 9  # the recording held no speech: nothing was answered or written
+
 
 # ---------------------------------------------------------------- respond
 
@@ -33,12 +35,14 @@ def run_respond(args: argparse.Namespace) -> int:
     output = args.output or f"{Path(args.input).stem}.reply.wav"
     output_format(output)  # fail on a bad extension before any model loads
     bot = Assistant.from_config(args.config, args.overrides)
+    with console.status("loading models…"):
+        bot.load(("stt", "llm"))
     turn = bot.respond(args.input, output=output)
     if args.json:
         print(json.dumps(turn.to_dict(), ensure_ascii=False, indent=2))
     else:
         print_turn(turn)
-    return 0
+    return NO_SPEECH_EXIT if turn.status == "no_speech" else 0
 
 
 # ---------------------------------------------------------------- transcribe

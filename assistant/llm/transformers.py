@@ -204,10 +204,19 @@ class TransformersLLM:
         source, kwargs, hub = self._load_tokenizer()
         self.device = resolve_device(self.options.device)
         kwargs[_dtype_keyword()] = self._dtype(torch)
+        from transformers.utils import logging as hf_logging
+
+        # The "Loading weights" bar is noise for a local model; hub downloads keep their own bar.
+        quiet = hub is None and hf_logging.is_progress_bar_enabled()
+        if quiet:
+            hf_logging.disable_progress_bar()
         try:
             model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
         except (OSError, ValueError) as e:
             raise self._load_error(hub, e) from e
+        finally:
+            if quiet:
+                hf_logging.enable_progress_bar()
         self.model = model.to(self.device).eval()
         # Only the last position's logits are needed; on a long prompt the full [prompt x vocab]
         # logits would cost hundreds of MB (152k vocab). Older transformers lack the argument.
