@@ -70,8 +70,10 @@ class Conversation(_Section):
 class SpeechGuard(_Section):
     """When a recording is treated as 'no speech' (no LLM call, nothing spoken)."""
 
-    min_rms_dbfs: float = Field(
-        -55.0, description="Recordings quieter than this (RMS, dBFS) are silence; STT is not run.")
+    silence_peak_dbfs: float = Field(
+        -80.0, description="Recordings whose loudest sample is below this (dBFS) are silence; STT is not run.")
+    min_speech_s: float = Field(
+        0.2, ge=0, description="File mode: recordings in which the voice detector finds less speech are not answered.")
     no_speech_threshold: float = Field(
         0.6, ge=0, le=1, description="Whisper no-speech probability above which a turn is refused...")
     logprob_threshold: float = Field(

@@ -44,15 +44,31 @@ def normalize(text: str) -> str:
     return text.strip()
 
 
-def rms_dbfs(audio: AudioChunk) -> float:
+def peak_dbfs(audio: AudioChunk) -> float:
     if len(audio.samples) == 0:
         return float("-inf")
-    rms = float(np.sqrt(np.mean(np.square(audio.samples, dtype=np.float64))))
-    return 20 * np.log10(rms) if rms > 0 else float("-inf")
+    peak = float(np.max(np.abs(audio.samples)))
+    return 20 * np.log10(peak) if peak > 0 else float("-inf")
 
 
 def is_silent(audio: AudioChunk, guard: SpeechGuard) -> bool:
-    return audio.duration < 0.1 or rms_dbfs(audio) < guard.min_rms_dbfs
+    """Digital silence or nothing at all. (Quiet speech is common — some microphones peak at
+    -50 dBFS — so loudness alone never decides; the VAD does, see ``speech_ratio``.)"""
+    return audio.duration < 0.1 or peak_dbfs(audio) < guard.silence_peak_dbfs
+
+
+def speech_ratio(audio: AudioChunk, vad) -> tuple[float, float]:
+    """(share of 32 ms frames the VAD calls speech, seconds of speech) for a whole recording."""
+    from assistant.audio.vad import FRAME, SAMPLE_RATE
+
+    x = audio.resampled(SAMPLE_RATE).samples
+    n = len(x) // FRAME
+    if n == 0:
+        return 0.0, 0.0
+    vad.reset()
+    speech = sum(vad.speech_probability(x[i * FRAME:(i + 1) * FRAME]) >= 0.5 for i in range(n))
+    vad.reset()
+    return speech / n, speech * FRAME / SAMPLE_RATE
 
 
 def no_speech_reason(t: Transcript, guard: SpeechGuard, speech_ratio: float | None = None) -> str | None:

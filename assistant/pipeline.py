@@ -18,7 +18,7 @@ from assistant import registry
 from assistant.audio.io import load_audio, save_audio
 from assistant.config import Config, load_config
 from assistant.errors import AssistantError, NoVoiceError, StageError
-from assistant.guard import is_silent, no_speech_reason
+from assistant.guard import is_silent, no_speech_reason, speech_ratio
 from assistant.language import commands, policy as language_policy
 from assistant.language.identify import ReplyCheck, ReplyLanguageChecker
 from assistant.language.names import name_of
@@ -45,7 +45,7 @@ class Heard:
 
 class Assistant:
     def __init__(self, config: Config, stt: Any, llm: Any, voices: VoiceRouter,
-                 turn_log: TurnLog | None = None) -> None:
+                 turn_log: TurnLog | None = None, vad: Any = None) -> None:
         self.config = config
         self.stt = stt
         self.llm = llm
@@ -56,6 +56,7 @@ class Assistant:
         self._next_id = 1
         self._loaded: set[str] = set()
         self.reply_checker = ReplyLanguageChecker()
+        self._vad = vad  # for recordings that did not come through the endpointer (lazy)
 
     # ------------------------------------------------------------------ construction
 
@@ -180,7 +181,9 @@ class Assistant:
                 t0 = time.perf_counter()
                 audio = load_audio(audio, 16000)
                 turn.timings_ms["decode"] = _ms(t0)
-            heard = self.hear(Utterance(audio, turn.id, source), turn.timings_ms)
+            ratio = self._file_speech_ratio(audio)
+            heard = (Heard(None, None, "the voice detector heard no speech in it") if ratio is None
+                     else self.hear(Utterance(audio, turn.id, source, speech_ratio=ratio), turn.timings_ms))
             turn.transcript, turn.decision = heard.transcript, heard.decision
             if heard.no_speech:
                 turn.status, turn.notice = "no_speech", f"{NO_SPEECH_NOTICE} ({heard.no_speech})"
@@ -211,6 +214,18 @@ class Assistant:
         finally:
             turn.timings_ms["total"] = _ms(t_start)
             self.turn_log.append(turn.to_dict())
+
+    def _file_speech_ratio(self, audio: AudioChunk) -> float | None:
+        """The VAD's speech share for a recording, or None when it holds too little speech.
+        (Live audio has been through the endpointer already.)"""
+        if is_silent(audio, self.config.guard):
+            return 0.0  # hear() reports it as silent
+        if self._vad is None:
+            from assistant.audio.vad import make_vad
+
+            self._vad = make_vad(self.config.audio.vad)
+        ratio, seconds = speech_ratio(audio, self._vad)
+        return None if seconds < self.config.guard.min_speech_s else ratio
 
     def _generate(self, text: str, language: str, turn: Turn, on_text: Callable[[str], None] | None,
                   insist: str | None = None) -> str:

@@ -50,6 +50,7 @@ BACKENDS: dict[str, dict[str, Backend]] = {
     "stt": {
         "whisper": _B("stt", "whisper", "assistant.stt.whisper:WhisperSTT",
                       "assistant.stt.whisper:WhisperOptions", ("whisper",), "pip install openai-whisper"),
+        "faster-whisper": _B("stt", "faster-whisper", "assistant.stt.faster_whisper:FasterWhisperSTT", "assistant.stt.faster_whisper:FasterWhisperOptions", ("faster_whisper",), "pip install faster-whisper"),
     },
     "llm": {
         "transformers": _B("llm", "transformers", "assistant.llm.transformers:TransformersLLM",

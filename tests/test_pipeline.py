@@ -10,13 +10,14 @@ from assistant.errors import LLMConnectionError, StageError
 from assistant.pipeline import Assistant
 from assistant.tts.voices import VoiceRouter
 from assistant.types import AudioChunk
-from tests.fakes import FakeLLM, FakeSTT, FakeTTS, refused_llm, tone
+from tests.fakes import FakeLLM, FakeSTT, FakeTTS, LoudnessVAD, refused_llm, tone
 
 
 def make(tmp_path, stt=None, llm=None, tts=None, overrides=()):
     cfg = load_config(None, [f"log.path={tmp_path / 'turns.jsonl'}", *overrides])
     tts = tts or FakeTTS()
-    bot = Assistant(cfg, stt or FakeSTT(), llm or FakeLLM(), VoiceRouter(cfg.tts, factory=lambda o: tts))
+    bot = Assistant(cfg, stt or FakeSTT(), llm or FakeLLM(), VoiceRouter(cfg.tts, factory=lambda o: tts),
+                    vad=LoudnessVAD())
     return bot, tts
 
 
@@ -47,6 +48,17 @@ def test_silence_never_reaches_stt_or_llm(tmp_path):
     assert turn.status == "no_speech" and "didn't hear" in turn.notice
     assert stt.calls == [] and llm.seen == [] and tts.texts == []
     assert log_lines(tmp_path)[0]["status"] == "no_speech"
+
+
+def test_noise_without_speech_never_reaches_stt(tmp_path):
+    from assistant.audio.vad import make_vad
+
+    stt = FakeSTT()
+    bot, _ = make(tmp_path, stt)
+    bot._vad = make_vad("silero")  # the real detector: hiss is loud enough, but it is not speech
+    hiss = (np.random.default_rng(0).standard_normal(48000) * 0.05).astype(np.float32)
+    turn = bot.respond(AudioChunk(hiss, 16000))
+    assert turn.status == "no_speech" and "voice detector" in turn.notice and stt.calls == []
 
 
 def test_zero_length_recording_is_no_speech(tmp_path):
@@ -154,7 +166,7 @@ def test_voice_that_fails_to_load_falls_back(tmp_path):
 
     cfg = load_config(None, [f"log.path={tmp_path / 'turns.jsonl'}"])
     factory = lambda o: Broken() if o.backend == "coqui" else good  # noqa: E731
-    bot = Assistant(cfg, FakeSTT(), FakeLLM(), VoiceRouter(cfg.tts, factory=factory))
+    bot = Assistant(cfg, FakeSTT(), FakeLLM(), VoiceRouter(cfg.tts, factory=factory), vad=LoudnessVAD())
     turn = bot.respond(tone())
     assert turn.voice.startswith("espeak") and good.texts
     assert bot.voices.warnings and "unavailable" in bot.voices.warnings[0]

@@ -20,6 +20,10 @@ COMMANDS = [
     "assistant.cli.files:add_transcribe",
     "assistant.cli.files:add_say",
     "assistant.cli.config_cmd:add_config",
+    "assistant.cli.languages:add_languages",
+    "assistant.cli.live:add_chat",
+    "assistant.cli.live:add_devices",
+    "assistant.cli.bench:add_bench",
 ]
 
 

@@ -1,0 +1,188 @@
+"""Endpointing: cut a live 16 kHz stream into utterances with a VAD.
+
+Feed blocks of any size; the endpointer re-blocks them into 32 ms frames (512 samples), asks the
+VAD for each, and returns events:
+
+- :class:`SpeechStarted` as soon as speech is confirmed (``start_frames`` speech frames in a row,
+  64 ms by default): the barge-in trigger. ``offset`` is where the speech began in the stream.
+- :class:`~assistant.types.Utterance` when the speech ends (``min_silence_ms`` of non-speech) or
+  reaches ``max_utterance_s``; its audio starts ``pre_roll_ms`` before the onset (soft onsets the
+  VAD misses, e.g. "h" or "f") and keeps up to ``post_roll_ms`` of the silence that ended it.
+- :class:`SpeechDiscarded` when what started was shorter than ``min_speech_ms`` of speech (a
+  cough, a click, a door): no Utterance follows, so a barge-in it triggered can be undone.
+
+Hysteresis (as Silero's own iterator): a frame starts speech at ``threshold`` but keeps it going
+down to ``threshold - 0.15``. Plain blocking class; the caller owns threads.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from dataclasses import dataclass
+from typing import Callable, Union
+
+import numpy as np
+
+from assistant.audio.vad import FRAME, SAMPLE_RATE, VAD
+from assistant.types import AudioChunk, Utterance
+
+FRAME_S = FRAME / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    offset: float  # stream seconds (since the start or the last reset) where the speech began
+    time: float  # the clock when it was confirmed (this event's emission)
+    detected_offset: float  # stream seconds at confirmation: offset + the confirmation delay
+    continuation: bool = False  # True for the next part of an utterance split at max length
+
+
+@dataclass(frozen=True)
+class SpeechDiscarded:
+    offset: float
+    duration: float  # seconds of speech frames, below min_speech_ms
+    time: float
+    reason: str = "too short"
+
+
+Event = Union[SpeechStarted, Utterance, SpeechDiscarded]
+
+
+class Endpointer:
+    def __init__(self, vad: VAD, threshold: float = 0.5, min_silence_ms: float = 500,
+                 min_speech_ms: float = 250, max_utterance_s: float = 30.0, pre_roll_ms: float = 300,
+                 post_roll_ms: float = 200, start_frames: int = 2, neg_threshold: float | None = None,
+                 clock: Callable[[], float] = time.monotonic, source: str = "microphone") -> None:
+        if max_utterance_s <= 0 or min_silence_ms <= 0:
+            raise ValueError("max_utterance_s and min_silence_ms must be positive")
+        self.vad = vad
+        self.threshold = threshold
+        self.neg_threshold = max(0.01, threshold - 0.15) if neg_threshold is None else neg_threshold
+        self.min_silence_frames = max(1, round(min_silence_ms / 1000 / FRAME_S))
+        self.min_speech_frames = max(1, round(min_speech_ms / 1000 / FRAME_S))
+        self.max_frames = max(self.min_speech_frames + 1, int(max_utterance_s / FRAME_S))
+        self.pre_roll_frames = max(0, round(pre_roll_ms / 1000 / FRAME_S))
+        self.post_roll_frames = min(max(0, round(post_roll_ms / 1000 / FRAME_S)), self.min_silence_frames)
+        self.start_frames = max(1, start_frames)
+        self.clock = clock
+        self.source = source
+        self.last_probability = 0.0
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything: pending samples, a started utterance, the VAD's state."""
+        self._pending = np.zeros(0, np.float32)
+        self._frame_index = 0  # frames processed since the reset
+        self._pre_roll: collections.deque[np.ndarray] = collections.deque(maxlen=self.pre_roll_frames or 1)
+        self._candidate: list[np.ndarray] = []  # speech frames not yet confirmed
+        self._in_speech = False
+        self._frames: list[np.ndarray] = []  # the utterance so far, pre-roll included
+        self._lead = 0  # how many of _frames are pre-roll
+        self._onset = 0  # frame index of the first speech frame
+        self._speech_count = 0
+        self._silence_run = 0
+        self.vad.reset()
+
+    @property
+    def in_speech(self) -> bool:
+        return self._in_speech
+
+    @property
+    def offset(self) -> float:
+        """Stream seconds processed so far."""
+        return self._frame_index * FRAME_S
+
+    def feed(self, block: np.ndarray) -> list[Event]:
+        """Process 16 kHz float32 mono samples (any count); return the events they complete."""
+        x = np.asarray(block, dtype=np.float32).reshape(-1)
+        data = np.concatenate([self._pending, x]) if len(self._pending) else x
+        n = len(data) // FRAME
+        events: list[Event] = []
+        for i in range(n):
+            events.extend(self._frame(data[i * FRAME:(i + 1) * FRAME].copy()))
+        self._pending = data[n * FRAME:].copy()
+        return events
+
+    def flush(self) -> list[Event]:
+        """End of stream: finish an utterance in progress (samples short of a frame are dropped)."""
+        self._pending = np.zeros(0, np.float32)
+        self._candidate = []
+        return self._finish(silence_run=self._silence_run) if self._in_speech else []
+
+    # -- per frame -----------------------------------------------------------------------------
+    def _frame(self, frame: np.ndarray) -> list[Event]:
+        p = float(self.vad.speech_probability(frame))
+        self.last_probability = p
+        index = self._frame_index
+        self._frame_index += 1
+        if not self._in_speech:
+            if p >= self.threshold:
+                self._candidate.append(frame)
+                if len(self._candidate) >= self.start_frames:
+                    return [self._start(index - len(self._candidate) + 1)]
+                return []
+            for f in self._candidate:  # not confirmed: it was background after all
+                self._pre_roll.append(f)
+            self._candidate = []
+            if self.pre_roll_frames:
+                self._pre_roll.append(frame)
+            return []
+        self._frames.append(frame)
+        if p >= self.neg_threshold:
+            self._speech_count += 1
+            self._silence_run = 0
+        else:
+            self._silence_run += 1
+            if self._silence_run >= self.min_silence_frames:
+                return self._finish(silence_run=self._silence_run)
+        if len(self._frames) >= self.max_frames:
+            return self._split()
+        return []
+
+    def _start(self, onset: int, continuation: bool = False) -> SpeechStarted:
+        self._in_speech = True
+        self._onset = onset
+        lead = list(self._pre_roll) if self.pre_roll_frames and not continuation else []
+        self._frames = lead + self._candidate
+        self._lead = len(lead)
+        self._speech_count = len(self._candidate)
+        self._candidate = []
+        self._pre_roll.clear()
+        self._silence_run = 0
+        return SpeechStarted(offset=onset * FRAME_S, time=self.clock(),
+                             detected_offset=self._frame_index * FRAME_S, continuation=continuation)
+
+    def _finish(self, silence_run: int) -> list[Event]:
+        """Close the utterance whose last ``silence_run`` frames were silence."""
+        now = self.clock()
+        keep = len(self._frames) - silence_run + min(silence_run, self.post_roll_frames)
+        frames, speech_frames = self._frames, self._speech_count
+        spoken = len(frames) - self._lead - silence_run  # onset .. last speech frame
+        trailing = frames[len(frames) - silence_run:] if silence_run else []
+        self._in_speech = False
+        self._frames = []
+        self._speech_count = 0
+        self._silence_run = 0
+        self.vad.reset()  # Silero: a fresh recurrent state for the next utterance
+        self._pre_roll.clear()
+        if self.pre_roll_frames:
+            self._pre_roll.extend(trailing[-self.pre_roll_frames:])
+        if speech_frames < self.min_speech_frames:
+            return [SpeechDiscarded(offset=self._onset * FRAME_S, duration=speech_frames * FRAME_S, time=now)]
+        audio = AudioChunk(np.concatenate(frames[:keep]), SAMPLE_RATE)
+        # ended_at: when the speech ended, were the stream fed in real time (detection is later
+        # by the silence run); what turn-latency measurements start from
+        return [Utterance(audio=audio, source=self.source,
+                          speech_ratio=round(speech_frames / max(spoken, 1), 3),
+                          ended_at=now - silence_run * FRAME_S)]
+
+    def _split(self) -> list[Event]:
+        """Max length reached in mid-speech: emit what we have and go on with a new part."""
+        now = self.clock()
+        frames, speech_frames = self._frames, self._speech_count
+        spoken = len(frames) - self._lead
+        utterance = Utterance(audio=AudioChunk(np.concatenate(frames), SAMPLE_RATE), source=self.source,
+                              speech_ratio=round(speech_frames / max(spoken, 1), 3), ended_at=now)
+        started = self._start(self._frame_index, continuation=True)
+        return [utterance, started]

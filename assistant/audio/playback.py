@@ -1,0 +1,235 @@
+"""Speaker output with barge-in: a PortAudio output stream at the device's native rate whose
+callback pulls from an internal buffer.
+
+``play()`` resamples each chunk to the device rate (one streaming resampler across the chunks of
+a reply, so sentence borders make no clicks) and appends it; ``stop()`` empties the buffer, so
+the next callback, at most one block (10 ms) later, writes silence. What is still in the device
+and sound-server buffers then plays out: that is the rest of the stop latency, which
+``last_stop_latency`` reports from PortAudio's DAC timestamps.
+
+Input and output are separate streams: full-duplex streams fail on ALSA's pulse plugin.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+
+import numpy as np
+
+from assistant.audio.capture import StreamResampler, stream_formats
+from assistant.audio.devices import (DeviceInfo, describe_open_error, import_sounddevice, resolve_device,
+                                     stream_routing)
+from assistant.errors import AudioDeviceError
+from assistant.types import AudioChunk
+
+
+class Speaker:
+    """Live output. Open with ``start()`` or ``with``; ``play()`` starts it too.
+
+    ``device``: a DeviceInfo, or what ``resolve_device`` takes (None = default, index, name part).
+    ``block_ms``: the callback period; ``latency``: PortAudio's output buffer (seconds or "low"/
+    "high"). Together they bound the stop latency (measured on PulseAudio: 10 ms + 0.03 s gives
+    30-45 ms; "low" (0.02 s) 30-40 ms but now and then an underrun on a busy 2-core machine).
+    """
+
+    def __init__(self, device: DeviceInfo | str | int | None = None, block_ms: float = 10,
+                 samplerate: int | None = None, channels: int | None = None,
+                 latency: float | str = 0.03) -> None:
+        self._spec = device
+        self.latency = latency
+        self.block_ms = block_ms
+        self._force_rate, self._force_channels = samplerate, channels
+        self.device: DeviceInfo | None = device if isinstance(device, DeviceInfo) else None
+        self.samplerate: int | None = None
+        self.channels: int | None = None
+        self.underflows = 0  # PortAudio output-underflow flags seen (audible gaps)
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._buffer: collections.deque[np.ndarray] = collections.deque()
+        self._offset = 0  # samples of _buffer[0] already played
+        self._queued = 0  # samples in _buffer not yet played
+        self._consumed = 0  # samples handed to the device since open
+        self._last_dac_end = 0.0  # stream time at which the last handed-over sample is heard
+        self._stop_requested_at: float | None = None
+        self.last_stop_latency: float | None = None  # seconds from stop() until silence is heard
+        self._resampler: StreamResampler | None = None
+        self._stream = None
+
+    # -- lifetime ------------------------------------------------------------------------------
+    def start(self) -> "Speaker":
+        if self._stream is not None:
+            return self
+        sd = import_sounddevice()
+        if self.device is None:
+            self.device = resolve_device(self._spec, "output")
+        dev = self.device
+        last_error: Exception | None = None
+        for rate, ch in stream_formats(dev, "output", self._force_rate, self._force_channels):
+            blocksize = max(1, round(rate * self.block_ms / 1000))
+            try:
+                with stream_routing(dev, "output"):
+                    sd.check_output_settings(device=dev.index, channels=ch, dtype="float32", samplerate=rate)
+                    stream = sd.OutputStream(device=dev.index, samplerate=rate, channels=ch, dtype="float32",
+                                             blocksize=blocksize, latency=self.latency, callback=self._callback)
+            except (sd.PortAudioError, ValueError) as e:
+                last_error = e
+                continue
+            self.samplerate, self.channels = rate, ch  # before the callback can run
+            try:
+                stream.start()
+            except sd.PortAudioError as e:
+                stream.close()
+                last_error = e
+                continue
+            self._stream = stream
+            return self
+        raise describe_open_error(dev, "output", last_error or AudioDeviceError("no usable format"))
+
+    def close(self) -> None:
+        stream, self._stream = self._stream, None
+        with self._lock:
+            self._clear()
+        if stream is not None:
+            sd = import_sounddevice()
+            try:
+                stream.stop()
+                stream.close()
+            except sd.PortAudioError:
+                pass
+
+    def __enter__(self) -> "Speaker":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the audio thread ----------------------------------------------------------------------
+    def _callback(self, outdata, frames, time_info, status) -> None:
+        if status.output_underflow:
+            self.underflows += 1
+        outdata.fill(0.0)
+        written = 0
+        with self._lock:
+            while written < frames and self._buffer:
+                head = self._buffer[0]
+                n = min(frames - written, len(head) - self._offset)
+                outdata[written:written + n, :] = head[self._offset:self._offset + n, None]
+                written += n
+                self._offset += n
+                if self._offset >= len(head):
+                    self._buffer.popleft()
+                    self._offset = 0
+            self._queued -= written
+            self._consumed += written
+            dac = float(time_info.outputBufferDacTime or 0.0)
+            if dac <= 0.0:  # some host APIs give no timestamps: assume the buffer plays at once
+                dac = float(time_info.currentTime or 0.0)
+            if written:
+                self._last_dac_end = dac + written / self.samplerate
+            if self._stop_requested_at is not None:
+                self.last_stop_latency = max(0.0, dac - self._stop_requested_at)
+                self._stop_requested_at = None
+            if not self._buffer:
+                self._idle.set()
+
+    # -- control -------------------------------------------------------------------------------
+    def play(self, chunk: AudioChunk) -> None:
+        """Queue ``chunk`` behind what is already queued (returns at once)."""
+        if self._stream is None:
+            self.start()
+        samples = self._resample(chunk)
+        if len(samples) == 0:
+            return
+        with self._lock:
+            self._buffer.append(samples)
+            self._queued += len(samples)
+            self._idle.clear()
+
+    def _resample(self, chunk: AudioChunk) -> np.ndarray:
+        assert self.samplerate is not None
+        tail = np.zeros(0, np.float32)
+        if self._resampler is None or self._resampler.from_rate != chunk.sample_rate:
+            if self._resampler is not None:
+                tail = self._resampler.flush()
+            self._resampler = StreamResampler(chunk.sample_rate, self.samplerate)
+        out = self._resampler.process(np.clip(chunk.samples, -1.0, 1.0))
+        return np.concatenate([tail, out]) if len(tail) else out
+
+    def _flush_resampler(self) -> None:
+        if self._resampler is not None:
+            tail = self._resampler.flush()
+            if len(tail):
+                with self._lock:
+                    self._buffer.append(tail)
+                    self._queued += len(tail)
+                    self._idle.clear()
+
+    def _clear(self) -> int:
+        dropped = self._queued
+        self._buffer.clear()
+        self._offset = 0
+        self._queued = 0
+        self._idle.set()
+        if self._resampler is not None:
+            self._resampler.reset()
+        return dropped
+
+    def stop(self) -> float:
+        """Barge-in: drop everything queued; silence from the next callback block. Returns the
+        seconds of queued audio that will never be played."""
+        with self._lock:
+            dropped = self._clear()
+            if self._stream is not None and dropped:
+                self._stop_requested_at = self._now()
+        return dropped / self.samplerate if self.samplerate else 0.0
+
+    def wait_done(self, timeout: float | None = None) -> bool:
+        """Mark the end of the queued audio and wait until it has been heard. False on timeout."""
+        self._flush_resampler()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self._idle.wait(timeout):
+            return False
+        while self._stream is not None:  # the buffer is handed over; wait for it to be heard
+            left = self._last_dac_end - self._now()
+            if left <= 0:
+                break
+            if deadline is not None and time.monotonic() + left > deadline:
+                time.sleep(max(0.0, deadline - time.monotonic()))
+                return False
+            time.sleep(min(left, 0.05))
+        return True
+
+    @property
+    def is_playing(self) -> bool:
+        """True while queued audio is left or still in the device buffer."""
+        with self._lock:
+            if self._queued > 0:
+                return True
+        return self._stream is not None and self._now() < self._last_dac_end
+
+    def played_seconds(self) -> float:
+        """Seconds of queued audio heard since the speaker opened (excluding what still sits in
+        the device buffer). Take it before a reply and after ``stop()`` to know how much of the
+        reply the user heard."""
+        if not self.samplerate:
+            return 0.0
+        with self._lock:
+            consumed = self._consumed
+            in_device = max(0.0, self._last_dac_end - self._now()) if self._stream is not None else 0.0
+        return max(0.0, consumed / self.samplerate - in_device)
+
+    @property
+    def queued_seconds(self) -> float:
+        return self._queued / self.samplerate if self.samplerate else 0.0
+
+    def _now(self) -> float:
+        stream = self._stream
+        if stream is None:
+            return 0.0
+        try:
+            return float(stream.time)
+        except import_sounddevice().PortAudioError:  # the stream is closing under us
+            return 0.0

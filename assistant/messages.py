@@ -1,0 +1,38 @@
+"""Short things the assistant says itself (not the LLM): readiness and errors, so a user who
+can't see the screen hears what happened. Translated for the languages with default voices;
+other languages get English."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "ready": {
+        "en": "I'm listening.", "de": "Ich höre zu.", "es": "Te escucho.", "fr": "Je vous écoute.",
+        "pt": "Estou ouvindo.", "it": "Ti ascolto.", "nl": "Ik luister.", "pl": "Słucham.",
+    },
+    "llm_error": {
+        "en": "Sorry, I can't reach the language model right now.",
+        "de": "Entschuldigung, ich erreiche das Sprachmodell gerade nicht.",
+        "es": "Lo siento, ahora no puedo acceder al modelo de lenguaje.",
+        "fr": "Désolé, je n'arrive pas à joindre le modèle de langage.",
+        "pt": "Desculpe, não consigo acessar o modelo de linguagem agora.",
+        "it": "Mi dispiace, ora non riesco a raggiungere il modello linguistico.",
+        "nl": "Sorry, ik kan het taalmodel nu niet bereiken.",
+        "pl": "Przepraszam, nie mogę teraz połączyć się z modelem językowym.",
+    },
+    "error": {
+        "en": "Sorry, something went wrong. Please try again.",
+        "de": "Entschuldigung, da ist etwas schiefgegangen. Bitte versuche es noch einmal.",
+        "es": "Lo siento, algo salió mal. Inténtalo de nuevo.",
+        "fr": "Désolé, une erreur s'est produite. Veuillez réessayer.",
+        "pt": "Desculpe, algo deu errado. Tente novamente.",
+        "it": "Mi dispiace, qualcosa è andato storto. Riprova.",
+        "nl": "Sorry, er ging iets mis. Probeer het opnieuw.",
+        "pl": "Przepraszam, coś poszło nie tak. Spróbuj ponownie.",
+    },
+}
+
+
+def message(key: str, language: str) -> tuple[str, str]:
+    """(text, language it is in): the translation, or English when there is none."""
+    table = MESSAGES[key]
+    return (table[language], language) if language in table else (table["en"], "en")
