@@ -81,7 +81,18 @@ class SileroVAD:
         finally:
             torch.set_num_threads(self.threads or threads_before)  # undo that, or apply ours
         self._torch = torch
-        self._model = load_silero_vad()  # bundled TorchScript file: no network
+        # The bundled ONNX model under onnxruntime runs on its own single thread (0.08 ms a
+        # frame here). The TorchScript one shares torch's process-wide thread pool with Whisper
+        # and the LLM: while they run, a frame took 10-100 ms on this 2-core machine, which
+        # would put the live endpointer behind real time. Both ship inside silero-vad.
+        try:
+            import onnxruntime  # noqa: F401
+
+            self._model = load_silero_vad(onnx=True)
+            self.backend = "onnx"
+        except ImportError:
+            self._model = load_silero_vad()
+            self.backend = "torchscript"
         return self
 
     def speech_probability(self, frame: np.ndarray) -> float:
