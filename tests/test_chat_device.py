@@ -155,3 +155,22 @@ def test_speaking_over_the_reply_stops_it(pulse, chat_config):
     assert audible(env, t_b + 0.4, t_b + clip_seconds(CLIP_B) - 0.2) < 0.1, "playback went on over the user"
     first = chat.records()[0]
     assert first["interrupted"] is True and first["timings_ms"]["barge_in"] < 300
+
+
+def test_unknown_microphone_names_the_available_ones(pulse, chat_config):
+    proc = subprocess.run([sys.executable, "-m", "assistant", "chat", "-c", str(chat_config),
+                           "--set", "audio.input_device=nosuchmic"], env=pulse.subprocess_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 6 and "Traceback" not in proc.stderr
+    assert "nosuchmic" in proc.stderr and "audio.input_device" in proc.stderr and "vmic" in proc.stderr
+
+
+def test_no_sound_server_gives_one_clear_line(chat_config, tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE")}
+    env.update(PULSE_SERVER=f"unix:{tmp_path}/no-such-socket", XDG_RUNTIME_DIR=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "assistant", "chat", "-c", str(chat_config)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 6, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.startswith("error:")

@@ -52,8 +52,35 @@ class DeviceInfo:
         return f"[{self.index}] {self.name}{extra}, {self.hostapi}"
 
 
+_alsa_handler = None  # keeps the ctypes callback alive
+
+
+def _quiet_alsa() -> None:
+    """ALSA's library prints lines such as "ALSA lib pcm.c:8570:(snd_pcm_recover) underrun
+    occurred" straight to stderr, in the middle of the captions. Route them to a no-op handler;
+    PortAudio still reports real failures as errors, and the Speaker counts underflows."""
+    global _alsa_handler
+    if _alsa_handler is not None:
+        return
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("asound")
+    if not name:
+        return
+    try:
+        lib = ctypes.CDLL(name)
+        handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                                        ctypes.c_char_p)
+        _alsa_handler = handler_type(lambda *args: None)
+        lib.snd_lib_error_set_handler(_alsa_handler)
+    except (OSError, AttributeError):
+        _alsa_handler = None
+
+
 def import_sounddevice():
     """``sounddevice``, or MissingDependencyError saying what to install."""
+    _quiet_alsa()
     try:
         import sounddevice as sd
     except OSError:  # the package is there, the PortAudio C library is not
