@@ -19,6 +19,10 @@ need=()
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
 ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || need+=(libportaudio2)
+# PortAudio reaches PulseAudio/PipeWire through ALSA's pulse plugin
+if command -v apt-get >/dev/null && ! ls /usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so >/dev/null 2>&1; then
+  need+=(libasound2-plugins)
+fi
 if [ "$WITH_TESTS" = 1 ]; then
   command -v pulseaudio >/dev/null || need+=(pulseaudio)
   command -v pactl >/dev/null || need+=(pulseaudio-utils)
@@ -40,7 +44,8 @@ fi
 # --- torch first: anything that depends on torch must find it installed
 if ! "$PY" -c "import torch" 2>/dev/null; then
   say "installing $TORCH_SPEC (see README to pick a CUDA build instead)"
-  "$PY" -m pip install -q "$TORCH_SPEC"
+  "$PY" -m pip install -q "$TORCH_SPEC" 2>&1 | grep -v -E "^WARNING: (Location|Running pip as)" || true
+  "$PY" -c "import torch" || { say "torch could not be installed"; exit 1; }
 fi
 
 # --- the project

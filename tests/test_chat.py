@@ -9,7 +9,6 @@ import threading
 import time
 
 import numpy as np
-import pytest
 
 from assistant.audio.endpointing import SpeechStarted
 from assistant.captions import Captions

@@ -21,8 +21,9 @@ from pydantic import Field, field_validator
 
 from assistant.errors import AssistantError, ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
-from assistant.options import BackendOptions, Device
-from assistant.stt.whisper import HOP_LENGTH, SAMPLE_RATE, WhisperOptions, _check_language_code, _weighted_logprob
+from assistant.options import Device
+from assistant.stt.whisper import HOP_LENGTH, SAMPLE_RATE, _weighted_logprob
+from assistant.stt.whisper_options import WhisperDecodingOptions
 from assistant.types import AudioChunk, Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def _looks_like_path(name: str) -> bool:
             or name.count("/") > 1 or name.endswith("/"))
 
 
-class FasterWhisperOptions(BackendOptions):
+class FasterWhisperOptions(WhisperDecodingOptions):
     """Load-time settings of faster-whisper (CTranslate2), plus decoding defaults for every turn."""
 
     backend: Literal["faster-whisper"] = "faster-whisper"
@@ -83,31 +84,8 @@ class FasterWhisperOptions(BackendOptions):
         "Transcriptions that can run in parallel from different threads (each needs its own memory)."))
     download_root: str | None = Field(None, description=(
         "Hugging Face cache directory for named models; empty: the standard HF cache ($HF_HOME/hub)."))
-    language: str = Field("auto", description=(
-        "`auto` detects the language of every turn; a code (en, de, ...) fixes it."))
-    task: Literal["transcribe", "translate"] = Field(
-        "transcribe", description="`translate` gives English text whatever language is spoken.")
-    initial_prompt: str | dict[str, str] | None = Field(None, description=(
-        "Text that primes the decoder (names, spelling, style); or a map from language code to "
-        "prompt, with `*` for any other language."))
-    beam_size: int | None = Field(5, ge=1, description=(
-        "Beams for beam search at temperature 0; empty: greedy (faster on CPU)."))
     best_of: int | None = Field(None, ge=1, description=(
         "Candidates sampled at temperatures above 0; empty: 5."))
-    temperature: float | tuple[float, ...] = Field(0.0, description=(
-        "Sampling temperature; a list (e.g. [0.0, 0.2, 0.4]) retries a window at the next one "
-        "when it fails the thresholds below."))
-    no_speech_threshold: float = Field(0.6, ge=0, le=1, description=(
-        "A window whose no-speech probability is above this (and whose avg log-probability is "
-        "below logprob_threshold) is treated as silence."))
-    logprob_threshold: float = Field(-1.0, description=(
-        "Below this average log-probability a window is retried."))
-    compression_ratio_threshold: float = Field(2.4, gt=0, description=(
-        "Above this gzip compression ratio (repetitive text) a window is retried."))
-    condition_on_previous_text: bool = Field(False, description=(
-        "Prompt each 30 s window with the previous one's text (more consistent, but can loop)."))
-    sample_len: int | None = Field(None, ge=1, le=224, description=(
-        "Most tokens decoded per 30 s window; empty: 224."))
     vad_filter: bool = Field(False, description=(
         "Drop non-speech stretches with Silero VAD before decoding (the pipeline's own VAD "
         "usually did this already)."))
@@ -116,8 +94,6 @@ class FasterWhisperOptions(BackendOptions):
         "does (the same probabilities; one more encoder pass per turn). Off: detect on the window "
         "being decoded, as faster-whisper itself does, and reuse that encoder pass (about a third "
         "less STT time for a short utterance on CPU)."))
-    warmup: bool = Field(False, description="Run one short decode at load so the first turn is not slower.")
-
     @field_validator("model")
     @classmethod
     def _model_name_or_path(cls, v: str) -> str:
@@ -125,32 +101,6 @@ class FasterWhisperOptions(BackendOptions):
             return v  # repo ids and paths are checked at load, where the error can name the cache
         raise ValueError(f"unknown faster-whisper model '{v}' (valid: {', '.join(MODEL_NAMES)}; "
                          "or a Hugging Face repository id, or a local CTranslate2 directory)")
-
-    @field_validator("language")
-    @classmethod
-    def _language(cls, v: str) -> str:
-        v = v.strip().lower()
-        return v if v == "auto" else _check_language_code(v)
-
-    @field_validator("initial_prompt")
-    @classmethod
-    def _prompt_keys(cls, v: Any) -> Any:
-        if isinstance(v, dict):
-            for key in v:
-                if key != "*":
-                    _check_language_code(key)
-        return v
-
-    @field_validator("temperature")
-    @classmethod
-    def _temperature(cls, v: Any) -> Any:
-        values = v if isinstance(v, tuple) else (v,)
-        if not values or any(t < 0 for t in values):
-            raise ValueError("temperature must be a number >= 0 or a non-empty list of them")
-        return v
-
-    # One rule for both Whisper backends: a map's entry, its "*", or the plain string.
-    prompt_for = WhisperOptions.prompt_for
 
 
 class DecodeProbe:

@@ -15,7 +15,8 @@ from pydantic import Field, field_validator
 
 from assistant.errors import AssistantError, ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
-from assistant.options import BackendOptions, Device, resolve_device
+from assistant.options import Device, resolve_device
+from assistant.stt.whisper_options import WhisperDecodingOptions
 from assistant.types import AudioChunk, Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -30,17 +31,7 @@ HOP_LENGTH = 160  # whisper's mel hop: audio shorter than this has no frame to d
 _PROBE_TIMEOUT_S = 10.0
 
 
-def _check_language_code(code: str) -> str:
-    if code not in WHISPER_LANGUAGES:
-        by_name = {name: c for c, name in WHISPER_LANGUAGES.items()}
-        if code.lower() in by_name:
-            raise ValueError(f"'{code}' is a language name; use its code '{by_name[code.lower()]}'")
-        raise ValueError(f"unknown language '{code}' (use a code Whisper knows, e.g. en, de, es, fr, zh; "
-                         "`assistant languages` lists them)")
-    return code
-
-
-class WhisperOptions(BackendOptions):
+class WhisperOptions(WhisperDecodingOptions):
     """Load-time settings of openai-whisper, plus decoding defaults for every turn."""
 
     backend: Literal["whisper"] = "whisper"
@@ -52,31 +43,6 @@ class WhisperOptions(BackendOptions):
         "Half precision; empty: on for CUDA, off for CPU (CPU can't)."))
     download_root: str | None = Field(None, description=(
         "Where named models are cached; empty: $XDG_CACHE_HOME/whisper or ~/.cache/whisper."))
-    language: str = Field("auto", description=(
-        "`auto` detects the language of every turn; a code (en, de, ...) fixes it."))
-    task: Literal["transcribe", "translate"] = Field(
-        "transcribe", description="`translate` gives English text whatever language is spoken.")
-    initial_prompt: str | dict[str, str] | None = Field(None, description=(
-        "Text that primes the decoder (names, spelling, style); or a map from language code to "
-        "prompt, with `*` for any other language."))
-    beam_size: int | None = Field(5, ge=1, description=(
-        "Beams for beam search at temperature 0; empty: greedy (faster on CPU)."))
-    best_of: int | None = Field(None, ge=1, description="Candidates sampled at temperatures above 0.")
-    temperature: float | tuple[float, ...] = Field(0.0, description=(
-        "Sampling temperature; a list (e.g. [0.0, 0.2, 0.4]) retries a window at the next one "
-        "when it fails the thresholds below."))
-    no_speech_threshold: float = Field(0.6, ge=0, le=1, description=(
-        "A window whose no-speech probability is above this (and whose avg log-probability is "
-        "below logprob_threshold) is treated as silence."))
-    logprob_threshold: float = Field(-1.0, description=(
-        "Below this average log-probability a window is retried."))
-    compression_ratio_threshold: float = Field(2.4, gt=0, description=(
-        "Above this gzip compression ratio (repetitive text) a window is retried."))
-    condition_on_previous_text: bool = Field(False, description=(
-        "Prompt each 30 s window with the previous one's text (more consistent, but can loop)."))
-    sample_len: int | None = Field(None, ge=1, le=224, description=(
-        "Most tokens decoded per 30 s window; empty: 224."))
-    warmup: bool = Field(False, description="Run one short decode at load so the first turn is not slower.")
 
     @field_validator("model")
     @classmethod
@@ -85,35 +51,6 @@ class WhisperOptions(BackendOptions):
             return v  # a path's existence is checked at load, where the error can name the cache
         raise ValueError(f"unknown whisper model '{v}' (valid: {', '.join(MODEL_NAMES)}; "
                          "or the path of a local .pt checkpoint)")
-
-    @field_validator("language")
-    @classmethod
-    def _language(cls, v: str) -> str:
-        v = v.strip().lower()
-        return v if v == "auto" else _check_language_code(v)
-
-    @field_validator("initial_prompt")
-    @classmethod
-    def _prompt_keys(cls, v: Any) -> Any:
-        if isinstance(v, dict):
-            for key in v:
-                if key != "*":
-                    _check_language_code(key)
-        return v
-
-    @field_validator("temperature")
-    @classmethod
-    def _temperature(cls, v: Any) -> Any:
-        values = v if isinstance(v, tuple) else (v,)
-        if not values or any(t < 0 for t in values):
-            raise ValueError("temperature must be a number >= 0 or a non-empty list of them")
-        return v
-
-    def prompt_for(self, language: str) -> str | None:
-        """The configured initial prompt for ``language`` (a map's entry, its ``*``, or the string)."""
-        if isinstance(self.initial_prompt, dict):
-            return self.initial_prompt.get(language, self.initial_prompt.get("*"))
-        return self.initial_prompt
 
 
 class _FirstWindowProbe:
