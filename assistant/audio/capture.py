@@ -15,10 +15,8 @@ from math import gcd
 
 import numpy as np
 
-from assistant.audio.devices import (DeviceInfo, describe_open_error, import_sounddevice, resolve_device,
-                                     stream_routing)
+from assistant.audio.devices import DeviceInfo, import_sounddevice, open_stream, resolve_device
 from assistant.audio.resample import to_mono
-from assistant.errors import AudioDeviceError
 
 
 class StreamResampler:
@@ -93,20 +91,6 @@ class StreamResampler:
         return out
 
 
-def stream_formats(device: DeviceInfo, kind: str, samplerate: int | None, channels: int | None):
-    """(rate, channels) to try opening, the device's own first: its default rate, then the
-    common ones; its channel count (at most 2), then mono, then stereo."""
-    native_ch = max(1, min(device.channels(kind), 2))  # ALSA plugin devices report 32 channels
-    rates = [samplerate] if samplerate else [int(device.default_samplerate), 48000, 44100, 16000]
-    chans = [channels] if channels else [native_ch, 1, 2]
-    seen = set()
-    for r in rates:
-        for c in chans:
-            if r and c and c <= max(device.channels(kind), 1) and (r, c) not in seen:
-                seen.add((r, c))
-                yield int(r), int(c)
-
-
 class Microphone:
     """Live input as float32 mono blocks at ``target_rate``. Open with ``start()`` or ``with``.
 
@@ -131,32 +115,16 @@ class Microphone:
     def start(self) -> "Microphone":
         if self._stream is not None:
             return self
-        sd = import_sounddevice()
         if self.device is None:
             self.device = resolve_device(self._spec, "input")
-        dev = self.device
-        last_error: Exception | None = None
-        for rate, ch in stream_formats(dev, "input", self._force_rate, self._force_channels):
-            blocksize = max(1, round(rate * self.block_ms / 1000))
-            try:
-                with stream_routing(dev, "input"):
-                    sd.check_input_settings(device=dev.index, channels=ch, dtype="float32", samplerate=rate)
-                    stream = sd.InputStream(device=dev.index, samplerate=rate, channels=ch, dtype="float32",
-                                            blocksize=blocksize, latency="low", callback=self._callback)
-            except (sd.PortAudioError, ValueError) as e:
-                last_error = e
-                continue
-            self.samplerate, self.channels = rate, ch  # before the callback can run
+
+        def prepare(rate: int, channels: int) -> None:  # before the callback can run
+            self.samplerate, self.channels = rate, channels
             self._resampler = StreamResampler(rate, self.target_rate)
-            try:
-                stream.start()
-            except sd.PortAudioError as e:
-                stream.close()
-                last_error = e
-                continue
-            self._stream = stream
-            return self
-        raise describe_open_error(dev, "input", last_error or AudioDeviceError("no usable format"))
+
+        self._stream = open_stream(self.device, "input", self._force_rate, self._force_channels,
+                                   self.block_ms, "low", self._callback, prepare)
+        return self
 
     def _callback(self, indata, frames, time_info, status) -> None:  # PortAudio's thread: copy only
         if status.input_overflow:

@@ -19,7 +19,7 @@ import subprocess
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Literal
+from typing import Any, Iterator, Literal
 
 from assistant.errors import AudioDeviceError, MissingDependencyError
 
@@ -285,3 +285,47 @@ def describe_open_error(device: DeviceInfo, kind: Kind, error: Exception) -> Aud
         f"cannot open the audio {kind} device {device.label()}: {reason}",
         f"check that it is not in use and that the sound server runs, or set {CONFIG_KEY[kind]} "
         "to another device")
+
+
+def stream_formats(device: DeviceInfo, kind: str, samplerate: int | None, channels: int | None):
+    """(rate, channels) to try opening, the device's own first: its default rate, then the
+    common ones; its channel count (at most 2), then mono, then stereo."""
+    native_ch = max(1, min(device.channels(kind), 2))  # ALSA plugin devices report 32 channels
+    rates = [samplerate] if samplerate else [int(device.default_samplerate), 48000, 44100, 16000]
+    chans = [channels] if channels else [native_ch, 1, 2]
+    seen = set()
+    for r in rates:
+        for c in chans:
+            if r and c and c <= max(device.channels(kind), 1) and (r, c) not in seen:
+                seen.add((r, c))
+                yield int(r), int(c)
+
+
+def open_stream(device: DeviceInfo, kind: Kind, samplerate: int | None, channels: int | None,
+                block_ms: float, latency: Any, callback: Any, prepare: Any) -> Any:
+    """Open and start a PortAudio stream on ``device`` in the first format it accepts (its own
+    first), calling ``prepare(rate, channels)`` just before the stream starts. Any failure ends
+    as one AudioDeviceError that names the device and what to do."""
+    sd = import_sounddevice()
+    last_error: Exception | None = None
+    for rate, ch in stream_formats(device, kind, samplerate, channels):
+        blocksize = max(1, round(rate * block_ms / 1000))
+        check = sd.check_input_settings if kind == "input" else sd.check_output_settings
+        make = sd.InputStream if kind == "input" else sd.OutputStream
+        try:
+            with stream_routing(device, kind):
+                check(device=device.index, channels=ch, dtype="float32", samplerate=rate)
+                stream = make(device=device.index, samplerate=rate, channels=ch, dtype="float32",
+                              blocksize=blocksize, latency=latency, callback=callback)
+        except (sd.PortAudioError, ValueError) as e:
+            last_error = e
+            continue
+        prepare(rate, ch)
+        try:
+            stream.start()
+        except sd.PortAudioError as e:
+            stream.close()
+            last_error = e
+            continue
+        return stream
+    raise describe_open_error(device, kind, last_error or AudioDeviceError("no usable format"))

@@ -18,10 +18,8 @@ import time
 
 import numpy as np
 
-from assistant.audio.capture import StreamResampler, stream_formats
-from assistant.audio.devices import (DeviceInfo, describe_open_error, import_sounddevice, resolve_device,
-                                     stream_routing)
-from assistant.errors import AudioDeviceError
+from assistant.audio.capture import StreamResampler
+from assistant.audio.devices import DeviceInfo, import_sounddevice, open_stream, resolve_device
 from assistant.types import AudioChunk
 
 
@@ -62,31 +60,15 @@ class Speaker:
     def start(self) -> "Speaker":
         if self._stream is not None:
             return self
-        sd = import_sounddevice()
         if self.device is None:
             self.device = resolve_device(self._spec, "output")
-        dev = self.device
-        last_error: Exception | None = None
-        for rate, ch in stream_formats(dev, "output", self._force_rate, self._force_channels):
-            blocksize = max(1, round(rate * self.block_ms / 1000))
-            try:
-                with stream_routing(dev, "output"):
-                    sd.check_output_settings(device=dev.index, channels=ch, dtype="float32", samplerate=rate)
-                    stream = sd.OutputStream(device=dev.index, samplerate=rate, channels=ch, dtype="float32",
-                                             blocksize=blocksize, latency=self.latency, callback=self._callback)
-            except (sd.PortAudioError, ValueError) as e:
-                last_error = e
-                continue
-            self.samplerate, self.channels = rate, ch  # before the callback can run
-            try:
-                stream.start()
-            except sd.PortAudioError as e:
-                stream.close()
-                last_error = e
-                continue
-            self._stream = stream
-            return self
-        raise describe_open_error(dev, "output", last_error or AudioDeviceError("no usable format"))
+
+        def prepare(rate: int, channels: int) -> None:  # before the callback can run
+            self.samplerate, self.channels = rate, channels
+
+        self._stream = open_stream(self.device, "output", self._force_rate, self._force_channels,
+                                   self.block_ms, self.latency, self._callback, prepare)
+        return self
 
     def close(self) -> None:
         stream, self._stream = self._stream, None
