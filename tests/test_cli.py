@@ -239,3 +239,16 @@ def test_llm_server_down_names_url_and_logs_failed_turn(tiny_config, tmp_path, c
 def test_unknown_command_and_help():
     proc = run_cli("--help")
     assert proc.returncode == 0 and "respond" in proc.stdout and "transcribe" in proc.stdout
+
+
+def test_languages_lists_policy_and_voice(tmp_path, capsys):
+    cfg = tmp_path / "l.yaml"
+    cfg.write_text("language: {languages: [de, en]}\ntts: {voices: {de: {backend: coqui, model: tts_models/de/thorsten/vits}}}\n")
+    assert main(["languages", "--json", "-c", str(cfg)]) == 0
+    rows = {r["code"]: r for r in json.loads(capsys.readouterr().out)}
+    assert len(rows) == 100
+    assert rows["de"]["allowed"] and rows["en"]["allowed"] and not rows["fr"]["allowed"]
+    assert rows["de"]["voice"] == "coqui:tts_models/de/thorsten/vits"
+    assert rows["fr"]["voice"].startswith("espeak")  # the fallback's own French voice
+    assert main(["languages", "-c", str(cfg)]) == 0
+    assert "German" in capsys.readouterr().out
