@@ -123,7 +123,7 @@ def test_chat_answers_a_spoken_question(pulse, chat_config):
     assert turn["status"] == "ok" and turn["input"] == "microphone" and turn["reply"]
     assert turn["voice"].startswith("espeak") and turn["timings_ms"]["first_audio"] > 0
     assert chat.proc.returncode == 0 and "Traceback" not in stderr
-    assert stop_s < 3.0  # Ctrl-C: the loop stops within a second; the rest is interpreter exit
+    assert stop_s < 1.5  # Ctrl-C: devices closed and the process gone in ~0.7 s here; margin for a busy CI
 
 
 def test_speaking_over_the_reply_stops_it(pulse, chat_config):

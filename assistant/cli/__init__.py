@@ -14,6 +14,8 @@ from typing import Callable
 from assistant import __version__
 from assistant.errors import AssistantError
 
+_command: str | None = None  # the command main() ran last (entry() treats chat specially)
+
 # command name → "module:function(subparsers)" that adds it
 COMMANDS = [
     "assistant.cli.files:add_respond",
@@ -67,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     _quiet_libraries(args.debug)
+    global _command
+    _command = args.command
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args) or 0
@@ -84,3 +88,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
               file=sys.stderr)
         return 70
+
+
+def entry() -> None:
+    """The console script. After `assistant chat` has closed its devices and written its log,
+    the process ends at once: unloading torch, CTranslate2 and onnxruntime at interpreter exit
+    takes about a second, and Ctrl-C must stop the assistant within one."""
+    import sys as _sys
+
+    code = main(_sys.argv[1:])
+    if _command == "chat":
+        _sys.stdout.flush()
+        _sys.stderr.flush()
+        os._exit(code)
+    raise SystemExit(code)
