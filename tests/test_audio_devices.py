@@ -25,9 +25,9 @@ from assistant.audio.io import load_audio
 from assistant.audio.playback import Speaker
 from assistant.errors import AudioDeviceError
 from assistant.types import AudioChunk
+from tests.shared import shared_audio
 
 ROOT = Path(__file__).resolve().parents[1]
-AUDIO = ROOT.parent / "shared" / "audio"
 
 
 def best_alignment(recorded: np.ndarray, source: np.ndarray) -> tuple[int, float]:
@@ -178,7 +178,7 @@ def test_resolve_device_by_name_part_index_and_default(pulse) -> None:
 @pytest.mark.device
 @pytest.mark.parametrize("rate", [None, 48000])
 def test_microphone_captures_a_played_clip(pulse, rate) -> None:
-    source = load_audio(AUDIO / "fleurs" / "fleurs-es-006.ogg", 16000).samples[: 16000 * 3]
+    source = load_audio(shared_audio("fleurs", "fleurs-es-006.ogg"), 16000).samples[: 16000 * 3]
     with Microphone("vmic", samplerate=rate) as mic:
         assert mic.samplerate == (rate or 44100) and mic.samplerate != 16000
         assert mic.read(timeout=2.0) is not None  # the stream runs
@@ -206,7 +206,7 @@ def test_microphone_captures_a_played_clip(pulse, rate) -> None:
 @pytest.mark.device
 @pytest.mark.parametrize("rate", [None, 48000])
 def test_speaker_plays_into_the_sink(pulse, rate) -> None:
-    source = load_audio(AUDIO / "fleurs" / "fleurs-pt-007.ogg", 22050).samples[: 22050 * 2]
+    source = load_audio(shared_audio("fleurs", "fleurs-pt-007.ogg"), 22050).samples[: 22050 * 2]
     rec = pulse.start_recording_speaker()
     try:
         with Speaker("vspeaker", samplerate=rate) as speaker:
@@ -223,7 +223,7 @@ def test_speaker_plays_into_the_sink(pulse, rate) -> None:
     finally:
         time.sleep(0.2)
         recorded = rec.stop()
-    expected = load_audio(AUDIO / "fleurs" / "fleurs-pt-007.ogg", 16000).samples[: 16000 * 2]
+    expected = load_audio(shared_audio("fleurs", "fleurs-pt-007.ogg"), 16000).samples[: 16000 * 2]
     lag, r = best_alignment(recorded, expected)
     assert r > 0.9, f"correlation {r:.3f}"
 
@@ -270,7 +270,7 @@ def test_stop_silences_the_speaker_quickly(pulse) -> None:
 def test_streams_reach_devices_that_are_not_the_default(pulse) -> None:
     """Speaker on the mic's feed sink, Microphone on the speaker's monitor: both are routed by
     PULSE_SINK / PULSE_SOURCE while their stream opens (the defaults are vspeaker and vmic)."""
-    source = load_audio(AUDIO / "fleurs" / "fleurs-fr-006.ogg", 16000).samples[16000: 16000 * 3]
+    source = load_audio(shared_audio("fleurs", "fleurs-fr-006.ogg"), 16000).samples[16000: 16000 * 3]
     with Microphone("vspeaker.monitor") as monitor, Microphone("vmic") as mic, \
             Speaker("vmicsink") as speaker:
         assert "PULSE_SINK" not in os.environ and "PULSE_SOURCE" not in os.environ

@@ -25,8 +25,8 @@ from assistant.errors import AssistantError, ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.stt.faster_whisper import MODEL_REPOS, FasterWhisperOptions, FasterWhisperSTT
 from assistant.types import AudioChunk, Transcript
+from tests.shared import shared_audio
 
-JFK = Path(__file__).resolve().parents[2] / "shared" / "audio" / "jfk.flac"
 FAST = dict(device="cpu", sample_len=8, temperature=0.0)
 EOT = 50257
 
@@ -52,7 +52,7 @@ def stt(tiny_ct2_path: Path) -> FasterWhisperSTT:
 
 @pytest.fixture(scope="module")
 def jfk() -> AudioChunk:
-    return load_audio(JFK, 16000)
+    return load_audio(shared_audio("jfk.flac"), 16000)
 
 
 # -- options -----------------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def test_fixed_language_translate_and_other_rates(stt, jfk, tiny_ct2_path):
     t = stt.transcribe(jfk, language="de")
     assert (t.language, t.language_probability, t.language_probabilities) == ("de", None, {})
     s = make(tiny_ct2_path, task="translate", beam_size=None, language="fr")
-    audio48 = load_audio(JFK, 48000)
+    audio48 = load_audio(shared_audio("jfk.flac"), 48000)
     t = s.transcribe(audio48)
     assert (t.task, t.language) == ("translate", "fr") and math.isclose(t.duration, audio48.duration, rel_tol=1e-3)
 

@@ -23,8 +23,8 @@ from assistant.errors import ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.stt.whisper import MODEL_NAMES, WhisperOptions, WhisperSTT
 from assistant.types import AudioChunk
+from tests.shared import shared_audio
 
-JFK = Path("/work/shared/audio/jfk.flac")
 FAST = dict(device="cpu", sample_len=8, temperature=0.0)
 
 
@@ -41,7 +41,7 @@ def stt(tiny_whisper_path: Path) -> WhisperSTT:
 
 @pytest.fixture(scope="module")
 def jfk() -> AudioChunk:
-    return load_audio(JFK, 16000)
+    return load_audio(shared_audio("jfk.flac"), 16000)
 
 
 class _Spy:
@@ -177,7 +177,7 @@ def test_fixed_language_is_honoured(stt, jfk, tiny_whisper_path):
 
 def test_translate_and_other_rates(tiny_whisper_path):
     s = make(tiny_whisper_path, task="translate", beam_size=None)
-    audio48 = load_audio(JFK, 48000)
+    audio48 = load_audio(shared_audio("jfk.flac"), 48000)
     t = s.transcribe(audio48, language="es")
     assert t.task == "translate" and math.isclose(t.duration, audio48.duration, rel_tol=1e-3)
 
