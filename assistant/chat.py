@@ -257,47 +257,56 @@ class ChatLoop:
         t0 = time.perf_counter()
         insist: str | None = None
         parts: list[str] = []
-        for attempt in range(2):
-            splitter = SentenceSplitter(reply_language)
-            parts, checked, retry = [], False, False
-            gen = bot.think(text, language, insist)
-            try:
-                for token in gen:
-                    if active.cancel.is_set():
-                        break
-                    if not parts and "llm_first_token" not in turn.timings_ms:
-                        turn.timings_ms["llm_first_token"] = (time.perf_counter() - t0) * 1000.0
-                    parts.append(token)
-                    for sentence in splitter.push(token):
-                        if not checked:
-                            # The first sentence decides: a reply in the wrong language is
-                            # regenerated once before anything is spoken.
-                            checked = True
-                            check = bot.check_reply(sentence, reply_language)
-                            if check is not None:
-                                turn.reply_check = check.to_dict() | {"retried": attempt == 1}
-                                if not check.ok and attempt == 0:
-                                    insist, retry = check.detected, True
-                                    break
-                            self.captions.reply_start(reply_language)
-                            if not speech.is_alive():
-                                speech.start()
-                        self.captions.reply_text(sentence + " ")
-                        sentences.put(sentence)
-                    if retry:
-                        break
-            finally:
-                gen.close()  # stops generation at once (barge-in or retry)
-            if not retry:
-                break
-        if not active.cancel.is_set():
-            rest = splitter.flush()
-            if rest:
-                if not speech.is_alive():
-                    self.captions.reply_start(reply_language)
-                    speech.start()
-                self.captions.reply_text(rest)
-                sentences.put(rest)
+        try:
+            for attempt in range(2):
+                splitter = SentenceSplitter(reply_language)
+                parts, checked, retry = [], False, False
+                gen = bot.think(text, language, insist)
+                try:
+                    for token in gen:
+                        if active.cancel.is_set():
+                            break
+                        if not parts and "llm_first_token" not in turn.timings_ms:
+                            turn.timings_ms["llm_first_token"] = (time.perf_counter() - t0) * 1000.0
+                        parts.append(token)
+                        for sentence in splitter.push(token):
+                            if not checked:
+                                # The first sentence decides: a reply in the wrong language is
+                                # regenerated once before anything is spoken.
+                                checked = True
+                                check = bot.check_reply(sentence, reply_language)
+                                if check is not None:
+                                    turn.reply_check = check.to_dict() | {"retried": attempt == 1}
+                                    if not check.ok and attempt == 0:
+                                        insist, retry = check.detected, True
+                                        break
+                                self.captions.reply_start(reply_language)
+                                if not speech.is_alive():
+                                    speech.start()
+                            self.captions.reply_text(sentence + " ")
+                            sentences.put(sentence)
+                        if retry:
+                            break
+                finally:
+                    gen.close()  # stops generation at once (barge-in or retry)
+                if not retry:
+                    break
+            if not active.cancel.is_set():
+                rest = splitter.flush()
+                if rest:
+                    if not speech.is_alive():
+                        self.captions.reply_start(reply_language)
+                        speech.start()
+                    self.captions.reply_text(rest)
+                    sentences.put(rest)
+        except BaseException:
+            # an LLM failure mid-reply: let what is already queued be spoken, then stop the
+            # speech thread (it waits for the end marker) before the error is reported
+            sentences.put(None)
+            if speech.is_alive():
+                speech.join()
+                self.captions.reply_end(interrupted=True)
+            raise
         turn.timings_ms["llm"] = (time.perf_counter() - t0) * 1000.0
         turn.reply_text = "".join(parts).strip()
         sentences.put(None)

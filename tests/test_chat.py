@@ -270,3 +270,22 @@ def test_heard_text_by_played_seconds():
     assert s.heard_text(2.0) == "One two three four."
     assert s.heard_text(3.0) == "One two three four. Five six…"
     assert s.heard_text(0.1) == ""
+
+
+class FailingMidwayLLM(FakeLLM):
+    def stream(self, messages):
+        self.seen.append(list(messages))
+        yield from ("This part gets said. ", "And then ")
+        from assistant.errors import LLMConnectionError
+
+        raise LLMConnectionError("the LLM server at http://127.0.0.1:9/v1 closed the stream")
+
+
+def test_llm_failure_mid_reply_keeps_what_was_said_and_reports(tmp_path):
+    loop, source, sink, tts, thread = make_loop(tmp_path, llm=FailingMidwayLLM(), overrides=["audio.cues=false"])
+    source.q.put(utterance())
+    assert wait_for(lambda: loop.turns)
+    assert wait_for(lambda: len(tts.texts) >= 2)
+    finish(loop, thread)
+    assert loop.turns[0].status == "failed" and "closed the stream" in loop.turns[0].error
+    assert tts.texts[0][0] == "This part gets said." and "can't reach the language model" in tts.texts[1][0]
