@@ -29,6 +29,7 @@ from assistant.audio.endpointing import SpeechDiscarded, SpeechStarted
 from assistant.audio.settings import AudioSettings
 from assistant.captions import Captions
 from assistant.errors import AssistantError, LLMConnectionError, NoVoiceError
+from assistant.language.names import name_of
 from assistant.messages import message
 from assistant.pipeline import Assistant
 from assistant.text.sentences import SentenceSplitter
@@ -358,6 +359,8 @@ class ChatLoop:
             except NoVoiceError as e:
                 turn.notice = f"{e}: the reply is shown as text only"
                 self.captions.notice(turn.notice)
+                # say so aloud, in the language the assistant speaks by default
+                self._say_message("no_voice", self.bot.config.language.default, name=name_of(language))
                 break
             except AssistantError as e:
                 turn.error = str(e)
@@ -386,8 +389,8 @@ class ChatLoop:
         if spoken.first_audio_at is not None and utterance.ended_at is not None:
             active.turn.timings_ms["first_audio"] = (spoken.first_audio_at - utterance.ended_at) * 1000.0
 
-    def _say_message(self, key: str, language: str) -> None:
-        text, lang = message(key, language)
+    def _say_message(self, key: str, language: str, **values: str) -> None:
+        text, lang = message(key, language, **values)
         try:
             _, chunks = self.bot.speak(text, lang)
             for chunk in chunks:

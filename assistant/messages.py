@@ -19,6 +19,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nl": "Sorry, ik kan het taalmodel nu niet bereiken.",
         "pl": "Przepraszam, nie mogę teraz połączyć się z modelem językowym.",
     },
+    "no_voice": {
+        "en": "I have no voice for {name}. The answer is on the screen.",
+        "de": "Für {name} habe ich keine Stimme. Die Antwort steht auf dem Bildschirm.",
+        "es": "No tengo voz para {name}. La respuesta está en la pantalla.",
+        "fr": "Je n'ai pas de voix pour {name}. La réponse est à l'écran.",
+        "pt": "Não tenho voz para {name}. A resposta está na tela.",
+        "it": "Non ho una voce per {name}. La risposta è sullo schermo.",
+        "nl": "Ik heb geen stem voor {name}. Het antwoord staat op het scherm.",
+        "pl": "Nie mam głosu dla języka {name}. Odpowiedź jest na ekranie.",
+    },
     "error": {
         "en": "Sorry, something went wrong. Please try again.",
         "de": "Entschuldigung, da ist etwas schiefgegangen. Bitte versuche es noch einmal.",
@@ -32,7 +42,8 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def message(key: str, language: str) -> tuple[str, str]:
+def message(key: str, language: str, **values: str) -> tuple[str, str]:
     """(text, language it is in): the translation, or English when there is none."""
     table = MESSAGES[key]
-    return (table[language], language) if language in table else (table["en"], "en")
+    lang = language if language in table else "en"
+    return table[lang].format(**values), lang

@@ -289,3 +289,20 @@ def test_llm_failure_mid_reply_keeps_what_was_said_and_reports(tmp_path):
     finish(loop, thread)
     assert loop.turns[0].status == "failed" and "closed the stream" in loop.turns[0].error
     assert tts.texts[0][0] == "This part gets said." and "can't reach the language model" in tts.texts[1][0]
+
+
+def test_a_language_without_voice_is_captioned_and_said_in_the_default_language(tmp_path):
+    class EnglishOnly(TimedTTS):
+        def supports(self, language):
+            return language == "en"
+
+    stt = FakeSTT(text="Bawo ni o se wa?", probs={"yo": 0.95, "en": 0.05})
+    loop, source, sink, tts, thread = make_loop(
+        tmp_path, stt=stt, tts=EnglishOnly(), llm=FakeLLM(reply="Mo wa daadaa, e se."),
+        overrides=["audio.cues=false", "tts.voices={}", "tts.espeak_fallback=false"])
+    source.q.put(utterance())
+    assert wait_for(lambda: loop.turns)
+    finish(loop, thread)
+    turn = loop.turns[0]
+    assert turn.status == "ok" and turn.reply_text and "no voice" in turn.notice
+    assert tts.texts == [("I have no voice for Yoruba. The answer is on the screen.", "en")]
