@@ -22,8 +22,8 @@ from pydantic import Field, field_validator
 from assistant.errors import AssistantError, ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.options import Device
-from assistant.stt.whisper import HOP_LENGTH, SAMPLE_RATE, _weighted_logprob
-from assistant.stt.whisper_options import WhisperDecodingOptions
+from assistant.stt.whisper import SAMPLE_RATE, _weighted_logprob
+from assistant.stt.whisper_options import WhisperDecodingOptions, begin_transcription
 from assistant.types import AudioChunk, Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -343,16 +343,10 @@ class FasterWhisperSTT:
 
     def transcribe(self, audio: AudioChunk, *, language: str | None = None,
                    initial_prompt: str | None = None) -> Transcript:
-        self.load()
-        audio = audio.resampled(SAMPLE_RATE)
+        audio, language, empty = begin_transcription(self, audio, language)
+        if empty is not None:
+            return empty
         task = self.options.task
-        if language is None and self.options.language != "auto":
-            language = self.options.language
-        if language is not None:
-            language = self._usable_language(language)
-        if len(audio.samples) < HOP_LENGTH:  # nothing Whisper could decode: no speech, by definition
-            return Transcript("", language or "", None, no_speech_probability=1.0, task=task,
-                              duration=audio.duration)
 
         probability, top, encoded = None, {}, None
         if language is None:

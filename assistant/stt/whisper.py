@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from assistant.errors import AssistantError, ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.options import Device, resolve_device
-from assistant.stt.whisper_options import WhisperDecodingOptions
+from assistant.stt.whisper_options import WhisperDecodingOptions, begin_transcription
 from assistant.types import AudioChunk, Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,6 @@ MODEL_NAMES: tuple[str, ...] = (
     "large-v1", "large-v2", "large-v3", "large", "large-v3-turbo", "turbo",
 )
 SAMPLE_RATE = 16000
-HOP_LENGTH = 160  # whisper's mel hop: audio shorter than this has no frame to decode
 _PROBE_TIMEOUT_S = 10.0
 
 
@@ -205,16 +204,10 @@ class WhisperSTT:
 
     def transcribe(self, audio: AudioChunk, *, language: str | None = None,
                    initial_prompt: str | None = None) -> Transcript:
-        self.load()
-        audio = audio.resampled(SAMPLE_RATE)
+        audio, language, empty = begin_transcription(self, audio, language)
+        if empty is not None:
+            return empty
         task = self.options.task
-        if language is None and self.options.language != "auto":
-            language = self.options.language
-        if language is not None:
-            language = self._usable_language(language)
-        if len(audio.samples) < HOP_LENGTH:  # nothing whisper could decode: no speech, by definition
-            return Transcript("", language or "", None, no_speech_probability=1.0, task=task,
-                              duration=audio.duration)
 
         probability, top = None, {}
         if language is None:

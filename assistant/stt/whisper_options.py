@@ -11,6 +11,8 @@ from pydantic import Field, field_validator
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.options import BackendOptions, Device
 
+HOP_LENGTH = 160  # Whisper's mel hop at 16 kHz
+
 
 def check_language_code(code: str) -> str:
     if code not in WHISPER_LANGUAGES:
@@ -80,3 +82,21 @@ class WhisperDecodingOptions(BackendOptions):
         if isinstance(self.initial_prompt, dict):
             return self.initial_prompt.get(language, self.initial_prompt.get("*"))
         return self.initial_prompt
+
+
+def begin_transcription(stt: Any, audio: Any, language: str | None) -> tuple[Any, str | None, Any]:
+    """The start both backends' ``transcribe`` share: 16 kHz audio, the language to use (the
+    argument, else a fixed ``language`` option, checked against the model), and — for audio too
+    short to hold a single frame — the empty, no-speech Transcript to return at once."""
+    from assistant.types import Transcript
+
+    stt.load()
+    audio = audio.resampled(16000)
+    if language is None and stt.options.language != "auto":
+        language = stt.options.language
+    if language is not None:
+        language = stt._usable_language(language)
+    if len(audio.samples) < HOP_LENGTH:  # not one mel frame: nothing to decode, no speech by definition
+        return audio, language, Transcript("", language or "", None, no_speech_probability=1.0,
+                                           task=stt.options.task, duration=audio.duration)
+    return audio, language, None
