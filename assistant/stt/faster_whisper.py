@@ -366,17 +366,6 @@ class FasterWhisperSTT:
             no_speech_probability=no_speech, avg_logprob=_weighted_logprob(segments), segments=segments,
             language_probabilities=top, task=task, duration=audio.duration)
 
-    def _usable_language(self, language: str) -> str:
-        if not self.is_multilingual:
-            if language != "en":
-                log.warning("faster-whisper %s is English-only: transcribing as English, not '%s'",
-                            self.options.model, language)
-            return "en"
-        if language not in self.languages():
-            raise StageError("stt", f"faster-whisper {self.options.model} does not know language '{language}'",
-                             f"use one of: {', '.join(self.languages())}")
-        return language
-
     def run(self, samples: Any, *, language: str, initial_prompt: str | None = None,
             encoded: EncodedWindow | None = None, **overrides: Any) -> tuple[list[Any], DecodeProbe]:
         """faster-whisper's transcription with this backend's options, segments fully materialised.

@@ -229,17 +229,6 @@ class WhisperSTT:
             no_speech_probability=no_speech, avg_logprob=_weighted_logprob(segments),
             segments=segments, language_probabilities=top, task=task, duration=audio.duration)
 
-    def _usable_language(self, language: str) -> str:
-        if not self._model.is_multilingual:
-            if language != "en":
-                log.warning("whisper %s is English-only: transcribing as English, not '%s'",
-                            self.options.model, language)
-            return "en"
-        if language not in self.languages():
-            raise StageError("stt", f"whisper {self.options.model} does not know language '{language}'",
-                             f"use one of: {', '.join(self.languages())}")
-        return language
-
     def _run(self, audio: AudioChunk, language: str, prompt: str | None) -> tuple[dict, _FirstWindowProbe]:
         import whisper
 

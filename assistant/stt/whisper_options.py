@@ -95,8 +95,26 @@ def begin_transcription(stt: Any, audio: Any, language: str | None) -> tuple[Any
     if language is None and stt.options.language != "auto":
         language = stt.options.language
     if language is not None:
-        language = stt._usable_language(language)
+        language = _usable_language(stt, language)
     if len(audio.samples) < HOP_LENGTH:  # not one mel frame: nothing to decode, no speech by definition
         return audio, language, Transcript("", language or "", None, no_speech_probability=1.0,
                                            task=stt.options.task, duration=audio.duration)
     return audio, language, None
+
+
+def _usable_language(stt: Any, language: str) -> str:
+    """``language`` if the loaded model knows it; English-only models transcribe as English."""
+    import logging
+
+    known = stt.languages()
+    name = f"{stt.options.backend} {stt.options.model}"
+    if known == ("en",):
+        if language != "en":
+            logging.getLogger(__name__).warning(
+                "%s is English-only: transcribing as English, not '%s'", name, language)
+        return "en"
+    if language not in known:
+        from assistant.errors import StageError
+
+        raise StageError("stt", f"{name} does not know language '{language}'", f"use one of: {', '.join(known)}")
+    return language
