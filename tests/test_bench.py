@@ -42,6 +42,14 @@ def test_stt_rows_are_like_for_like(quick):
         # every backend decoded exactly the same number of tokens
         assert r["tokens"]["match"] and r["tokens"]["decoded"] == r["tokens"]["expected"] == 8
     assert rows["whisper fp32"]["speedup"] == 1.0
+    # where the time goes: detection + decoding encode twice, unless detection's pass is reused
+    windows = sum(math.ceil(a["seconds"] / 30) for a in quick["stt"]["audio"])
+    assert rows["whisper fp32"]["breakdown"]["encoder_passes"] == 2 * windows
+    assert rows["faster-whisper int8"]["breakdown"]["encoder_passes"] == windows
+    assert rows["faster-whisper int8, exact detection"]["breakdown"]["encoder_passes"] == 2 * windows
+    for r in rows.values():
+        b = r["breakdown"]
+        assert _is_stat(b["encoder_pass_s"]) and b["encoder_share"] > 0 and b["rest_ms_per_token"] >= 0
     # same weights at float32, greedy: the same tokens as openai-whisper
     assert rows["faster-whisper float32"]["same_tokens_as_reference"] is True
 

@@ -40,13 +40,20 @@ def stt_tables(result: dict[str, Any]) -> list[Table]:
         decoding = "greedy" if size.get("beam_size", 1) == 1 else f"beam {size['beam_size']}"
         t = _table(f"STT, {size['size']} architecture, {decoding}, {size['tokens_per_window']} tokens/window, "
                    f"{size['audio_seconds']:.1f} s of audio ({audio}); speed-up vs {size['reference']} "
-                   f"(ratio of medians; of best passes); same = identical tokens (else % agreeing)",
-                   ("backend", "load s", "median s", "min–max s", "RTF", "speed-up", "best", "tokens", "same"))
+                   f"(ratio of medians; of best passes); same = identical tokens (else % agreeing); "
+                   f"encoder s ×n = one encoder pass over a 30 s window × passes in the run; "
+                   f"rest = the remaining time per decoded token",
+                   ("backend", "load s", "median s", "min–max s", "RTF", "speed-up", "best", "tokens", "same",
+                    "encoder s ×n", "encoder %", "rest ms/token"))
         for r in size["backends"]:
             same = "yes" if r["same_tokens_as_reference"] else f"{100 * (r['token_agreement'] or 0):.0f}%"
             decoded = _tokens(r["tokens"], str(r["tokens"]["decoded"]))
+            b = r["breakdown"]
+            per_token = "-" if b["rest_ms_per_token"] is None else f"{b['rest_ms_per_token']:.1f}"
             t.add_row(r["name"], f"{r['load_s']:.2f}", _median(r["wall_s"]), _range(r["wall_s"]),
-                      _median(r["rtf"]), f"{r['speedup']:.2f}×", f"{r['speedup_best']:.2f}×", decoded, same)
+                      _median(r["rtf"]), f"{r['speedup']:.2f}×", f"{r['speedup_best']:.2f}×", decoded, same,
+                      f"{_median(b['encoder_pass_s'])} ×{b['encoder_passes']}", f"{100 * b['encoder_share']:.0f}",
+                      per_token)
         tables.append(t)
     return tables
 
@@ -84,7 +91,7 @@ def turn_table(r: dict[str, Any]) -> Table:
 
 def print_report(results: dict[str, Any], console: Console) -> None:
     if not console.is_terminal:  # a file or pipe: don't squeeze the tables into 80 columns
-        console = Console(file=console.file, highlight=False, width=150)
+        console = Console(file=console.file, highlight=False, width=190)
     tables: list[Table] = []
     if "stt" in results:
         tables += stt_tables(results["stt"])

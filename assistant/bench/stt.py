@@ -8,6 +8,10 @@ Like for like:
 - greedy decoding, and exactly ``tokens`` decoded per 30 s window: random weights never emit
   end-of-text, so it is suppressed, and timestamps are off so each window is decoded once. Token
   counts are recorded from the decoders themselves and checked.
+
+Where the time goes: each backend's encoder pass over one 30 s window is also timed on its own,
+and the rest of a pass is divided by the decoded tokens. The encoder is a fixed cost per window
+(always 30 s of audio, however short the clip) and is most of a short utterance's time.
 """
 
 from __future__ import annotations
@@ -118,6 +122,26 @@ class Runner:
         return probe.sequences, "".join(s.text for s in segments).strip()
 
 
+    @property
+    def encoder_passes(self) -> int:
+        """Encoder passes per window: language detection and decoding each encode, unless the
+        detection's pass is reused (faster-whisper without exact detection)."""
+        return 1 if self.spec.backend == "faster-whisper" and not self.spec.exact_detection else 2
+
+    def encode_once(self, audio: AudioChunk) -> float:
+        """Seconds for one encoder pass over the first window of ``audio`` (log-mel included)."""
+        t = time.perf_counter()
+        if self.spec.backend == "whisper":
+            import torch
+
+            with torch.no_grad():
+                self.stt._model.embed_audio(self.stt._mel(audio.samples)[None])
+            sync(self.stt.device)
+        else:
+            self.stt._model.encode(self.stt._first_window(audio.samples))
+        return time.perf_counter() - t
+
+
 def _windows(audio: AudioChunk) -> int:
     return max(1, -(-len(audio.samples) // (30 * 16000)))
 
@@ -145,9 +169,15 @@ def bench_size(size: str, clips: list[tuple[str, AudioChunk]], settings: Setting
             outputs[i] = {name: runner.run(audio) for name, audio in clips}
             passes[i].append(time.perf_counter() - t)
 
+    encoder = [[runner.encode_once(clips[0][1]) for _ in range(max(settings.repeat, 1))] for runner in runners]
+
     total_audio = sum(a.duration for _, a in clips)
-    expected = settings.stt_tokens * sum(_windows(a) for _, a in clips)
+    windows = sum(_windows(a) for _, a in clips)
+    expected = settings.stt_tokens * windows
     rows = [_row(runner, passes[i], outputs[i], total_audio, expected) for i, runner in enumerate(runners)]
+    for row, runner, times, enc in zip(rows, runners, passes, encoder):
+        row["breakdown"] = _breakdown(runner.encoder_passes * windows, stats(enc), stats(times),
+                                      row["tokens"]["decoded"])
     reference = {name: seqs for name, (seqs, _) in outputs[0].items()}
     for row, times, out in zip(rows, passes, outputs):
         row.update(_compare({name: seqs for name, (seqs, _) in out.items()}, reference, times, passes[0]))
@@ -165,6 +195,14 @@ def _row(runner: Runner, times: list[float], outputs: dict[str, tuple[list[list[
             "wall_s": stats(times), "rtf": stats([t / total_audio for t in times]),
             "tokens": {"decoded": decoded, "expected": expected, "match": decoded == expected},
             "texts": {name: text for name, (_, text) in outputs.items()}}
+
+
+def _breakdown(passes: int, encoder: dict[str, float], wall: dict[str, float], tokens: int) -> dict[str, Any]:
+    """A pass split into encoder work and the rest (decoding, detection, log-mel), from medians."""
+    encoder_s = passes * encoder["median"]
+    rest = max(wall["median"] - encoder_s, 0.0)
+    return {"encoder_passes": passes, "encoder_pass_s": encoder, "encoder_share": round(encoder_s / wall["median"], 3),
+            "rest_ms_per_token": round(1000 * rest / tokens, 2) if tokens else None}
 
 
 def _compare(sequences: dict[str, list[list[int]]], reference: dict[str, list[list[int]]],
