@@ -91,3 +91,17 @@ def test_default_audio_is_found_beside_the_repository():
     assert shared_audio_dir() == Path(__file__).resolve().parents[2] / "shared" / "audio"
     if shared_audio_dir().is_dir():
         assert [p.name for p in default_audio()][0] == "jfk.flac"
+
+
+def test_ct2_profile_script_sums_onednn_calls(tmp_path, capsys):
+    """scripts/profile_ct2.py: one encoder pass and one decode, per oneDNN operation."""
+    import runpy
+
+    script = runpy.run_path(str(Path(__file__).resolve().parents[1] / "scripts" / "profile_ct2.py"))
+    assert script["main"](["--size", "test", "--tokens", "4", "--work-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "encoder pass:" in out and "greedy decode, 4 tokens:" in out
+    assert "1500x32:32x1500" in out  # the test model's encoder self-attention (2 heads of 32)
+    lines = script["summarise"](["@@start x", "onednn_verbose,exec,cpu,gemm_api,,undef,,,,1x2:2x3,0.5",
+                                 "onednn_verbose,exec,cpu,gemm_api,,undef,,,,1x2:2x3,0.25", "@@end 0.002"])
+    assert lines == [("x", 0.002, {("gemm_api", "1x2:2x3"): [0.5, 0.25]})]
