@@ -33,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 PROMPT = [50258, 50259, 50359, 50363]  # <|startoftranscript|><|en|><|transcribe|><|notimestamps|>
-NO_EOT = [-1, 50257]  # random weights: keep decoding the asked number of tokens
 
 
 def child(model_dir: str, compute_type: str, threads: int, tokens: int) -> None:
@@ -41,14 +40,17 @@ def child(model_dir: str, compute_type: str, threads: int, tokens: int) -> None:
     import ctranslate2
     import numpy as np
 
+    from assistant.bench.stt import EOT
+    from assistant.stt.faster_whisper import ct2_max_length
+
     model = ctranslate2.models.Whisper(model_dir, device="cpu", compute_type=compute_type, intra_threads=threads)
     rng = np.random.default_rng(0)
     features = ctranslate2.StorageView.from_array(rng.standard_normal((1, model.n_mels, 3000), np.float32))
 
     def decode(encoded):
-        # CTranslate2 decodes at most min(max_length / 2, max_length - prompt) tokens (its issue #1856)
-        return model.generate(encoded, [PROMPT], beam_size=1, suppress_tokens=NO_EOT,
-                              max_length=max(2 * tokens, len(PROMPT) + tokens))
+        # random weights never end on their own: end-of-text is suppressed, so exactly ``tokens`` come out
+        return model.generate(encoded, [PROMPT], beam_size=1, suppress_tokens=[-1, EOT],
+                              max_length=ct2_max_length(len(PROMPT), tokens))
 
     decode(model.encode(features))  # warm-up: allocate every buffer
     for name, run in (("encoder pass", lambda: model.encode(features)),

@@ -139,14 +139,20 @@ class DecodeProbe:
     def generate(self, features: Any, prompts: list[list[int]], *, max_length: int = TEXT_CTX,
                  **kwargs: Any) -> Any:
         prompt = max(len(p) for p in prompts)
-        wanted = max(max_length - prompt, 1)
-        max_length = min(TEXT_CTX, max(2 * wanted, prompt + wanted))
-        results = self._model.generate(features, prompts, max_length=max_length, **kwargs)
+        results = self._model.generate(features, prompts, max_length=ct2_max_length(prompt, max_length - prompt),
+                                       **kwargs)
         if self.first is None and results:  # fallback retries of a window share its no-speech value
             self.first = results[0]
         if results and results[0].sequences_ids:
             self.sequences.append(list(results[0].sequences_ids[0]))
         return results
+
+
+def ct2_max_length(prompt: int, tokens: int) -> int:
+    """CTranslate2's ``max_length`` that lets Whisper decode up to ``tokens`` after a ``prompt``-token
+    prompt: it caps decoding at ``min(max_length / 2, max_length - prompt)`` (CTranslate2 #1856)."""
+    tokens = max(tokens, 1)
+    return min(TEXT_CTX, max(2 * tokens, prompt + tokens))
 
 
 @dataclass(frozen=True)
