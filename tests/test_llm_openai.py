@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -170,6 +171,27 @@ def test_refused_port_names_the_url():
     assert f"http://127.0.0.1:{port}/v1/chat/completions" in message
     assert "connection refused" in message and "ollama serve" in message
     assert info.value.stage == "llm"
+
+
+def test_warmup_sends_a_one_token_request_at_load(server):
+    llm = make(server, warmup=True)
+    assert len(server.requests) == 1 and server.requests[0]["body"]["max_tokens"] == 1
+    assert "".join(llm.stream(CHAT)) == "".join(REPLY)
+    assert server.requests[1]["body"]["max_tokens"] == 256  # turns keep llm.max_tokens
+
+
+def test_warmup_against_a_server_that_is_down_is_not_an_error(caplog):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    llm = OpenAILLM(base_url=f"http://127.0.0.1:{port}/v1", warmup=True)
+    with caplog.at_level(logging.INFO, logger="assistant.llm.openai"):
+        llm.load()  # chat still starts; the first turn reports it (one message, not two)
+    (record,) = [r for r in caplog.records if "warm-up" in r.getMessage()]
+    assert record.levelno == logging.INFO and "connection refused" in record.getMessage()
+    with pytest.raises(LLMConnectionError, match="connection refused"):
+        list(llm.stream(CHAT))
 
 
 def test_timeout(server):

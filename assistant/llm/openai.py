@@ -8,6 +8,7 @@ read from the environment variable the YAML names; it is never stored in options
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from typing import Any, Iterator, Literal, Sequence
@@ -17,6 +18,9 @@ from pydantic import Field, field_validator
 from assistant.errors import ConfigError, LLMConnectionError
 from assistant.options import BackendOptions
 from assistant.types import Message
+
+log = logging.getLogger(__name__)
+WARMUP_CONNECT_S = 3.0  # seconds to connect for the start-up warm-up request
 
 
 class OpenAIOptions(BackendOptions):
@@ -37,6 +41,10 @@ class OpenAIOptions(BackendOptions):
     timeout_s: float = Field(
         30.0, gt=0.0, description="Seconds to wait for a connection, for the first token, and "
                                   "between tokens before the turn fails.")
+    warmup: bool = Field(
+        False, description="Send a one-token request at start-up, so the server has the model in memory "
+                           "before the first turn (Ollama loads a model on its first request). A server "
+                           "that is down then is not an error: the first turn tries again (and reports it).")
     extra_body: dict[str, Any] = Field(
         default_factory=dict, description="Extra request fields merged into the JSON body, e.g. "
                                           "vLLM's {top_k: 20} or Ollama's {options: {num_ctx: 8192}}.")
@@ -90,6 +98,25 @@ class OpenAILLM:
             self._key = key
         # One client for the whole session keeps the connection alive between turns.
         self._client = httpx.Client(timeout=httpx.Timeout(self.options.timeout_s))
+        if self.options.warmup:
+            self._warmup()
+
+    def _warmup(self) -> None:
+        import httpx
+
+        t0 = time.monotonic()
+        # A host that drops packets must not hold start-up for the whole timeout_s; loading the
+        # model (the point of warming up) may take that long, so only connecting is kept short.
+        timeout = httpx.Timeout(self.options.timeout_s, connect=min(WARMUP_CONNECT_S, self.options.timeout_s))
+        try:
+            for _ in self.stream([Message("user", "Hi")], max_tokens=1, request_timeout=timeout):
+                pass
+        except LLMConnectionError as e:
+            # Not fatal, and not printed: the server may come up before the first turn, and if it
+            # doesn't, that turn reports the same problem (one message, spoken in chat).
+            log.info("LLM warm-up failed: %s", e)
+            return
+        log.info("LLM server %s warmed up in %.1f s", self.options.base_url, time.monotonic() - t0)
 
     def close(self) -> None:
         if self._client is not None:
@@ -101,12 +128,12 @@ class OpenAILLM:
         # estimate for English-like text; history trimming only needs a rough size.
         return len(text) // 4 + 1
 
-    def _request(self, messages: Sequence[Message]) -> dict[str, Any]:
+    def _request(self, messages: Sequence[Message], max_tokens: int | None = None) -> dict[str, Any]:
         o = self.options
         body: dict[str, Any] = {
             "model": o.model,
             "messages": [m.as_dict() if isinstance(m, Message) else dict(m) for m in messages],
-            "max_tokens": o.max_tokens,
+            "max_tokens": max_tokens or o.max_tokens,
             "temperature": o.temperature,
         }
         if o.top_p is not None:
@@ -135,7 +162,10 @@ class OpenAILLM:
                 f"check llm.model (Ollama: `ollama pull {o.model}`) and llm.base_url (usually ends in /v1)")
         return LLMConnectionError(f"the LLM server at {self.url} answered HTTP {status}: {detail}")
 
-    def stream(self, messages: Sequence[Message]) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], *, max_tokens: int | None = None,
+               request_timeout: Any = None) -> Iterator[str]:
+        """The reply, piece by piece. ``max_tokens`` and ``request_timeout`` (an ``httpx.Timeout``) override
+        ``llm.max_tokens`` and ``llm.timeout_s`` for this request."""
         import httpx
 
         if self._client is None:
@@ -146,7 +176,9 @@ class OpenAILLM:
         timeout = self.options.timeout_s
         try:
             # Leaving the with-block (end, error, or gen.close() on barge-in) closes the response.
-            with self._client.stream("POST", self.url, json=self._request(messages), headers=headers) as response:
+            with self._client.stream("POST", self.url, json=self._request(messages, max_tokens),
+                                     headers=headers,
+                                     timeout=request_timeout or httpx.USE_CLIENT_DEFAULT) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise self._http_error(response)
