@@ -103,8 +103,12 @@ def print_report(results: dict[str, Any], console: Console) -> None:
         tables.append(turn_table(results["turn"]))
     for table in tables:
         console.print(table)
-    console.print("[dim]Random-weight models at real sizes: the timings are real, the text and audio are noise. "
-                  "RTF = compute time / audio time (lower is faster).[/]")
+    if results.get("quick"):
+        console.print("[dim]--quick: test-size random-weight models, one pass: this checks the command works; "
+                      "its timings say nothing about real models.[/]")
+    else:
+        console.print("[dim]Random-weight models at real sizes: the timings are real, the text and audio are "
+                      "noise. RTF = compute time / audio time (lower is faster).[/]")
 
 
 def write_json(results: dict[str, Any], path: str | Path) -> Path:
