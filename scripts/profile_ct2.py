@@ -16,7 +16,9 @@ with that switch on, and sums the times per operation and shape. For the base si
 
 What oneDNN does not cover (layer norms, softmax, GELU, quantising activations, Python) is the
 difference between a pass's wall time and the oneDNN sum. MKL is switched off in the child so
-the profile always goes through oneDNN (the path CTranslate2 takes on non-Intel CPUs).
+the profile always goes through oneDNN (the path CTranslate2 takes on non-Intel CPUs); run it
+as ``CT2_USE_MKL=1 python scripts/profile_ct2.py`` to time the MKL path instead (wall times only).
+Other CTranslate2/oneDNN variables (``CT2_FORCE_CPU_ISA``, ``OMP_WAIT_POLICY``) pass through too.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(**({"work_dir": args.work_dir} if args.work_dir else {}))
     print(f"building/loading the random-weight {args.size} model in {settings.work_dir} …", file=sys.stderr)
     _, ct2 = build_models(args.size, settings)
-    env = {**os.environ, "ONEDNN_VERBOSE": "1", "CT2_USE_MKL": "0"}
+    env = {"CT2_USE_MKL": "0", **os.environ, "ONEDNN_VERBOSE": "1"}  # CT2_USE_MKL=1 ... compares MKL
     proc = subprocess.run([sys.executable, __file__, "--child", str(ct2), args.compute_type, str(args.threads),
                            str(args.tokens)], env=env, capture_output=True, text=True)
     if proc.returncode != 0:
