@@ -121,7 +121,6 @@ class Runner:
                                        log_prob_threshold=None, vad_filter=False, initial_prompt=None, **fixed)
         return probe.sequences, "".join(s.text for s in segments).strip()
 
-
     @property
     def encoder_passes(self) -> int:
         """Encoder passes per window: language detection and decoding each encode, unless the
