@@ -194,16 +194,71 @@ class _Lines:
         return best
 
 
+MAX_CONFIG_BYTES = 1_000_000  # a config is a few kB; anything this big is a mistake or an attack
+MAX_YAML_NODES = 100_000  # values after expanding aliases ("billion laughs" expands to 10^9)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a document whose aliases expand to more than MAX_YAML_NODES values,
+    or that refers to itself, before building it: otherwise a few lines of anchors and aliases
+    become billions of objects when the config is validated or printed."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_expansion(node)
+        return super().construct_document(node)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise yaml.YAMLError("an alias refers to the value that contains it (a recursive structure)")
+        active.add(key)
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        active.discard(key)
+        if total > MAX_YAML_NODES:
+            raise yaml.YAMLError(f"aliases expand it to more than {MAX_YAML_NODES:,} values "
+                                 "(an alias bomb?); write the values out instead")
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
+def _yaml_load(text: str) -> Any:
+    """``yaml.safe_load`` with bounded alias expansion and nesting (raises yaml.YAMLError)."""
+    try:
+        return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise yaml.YAMLError("it is nested too deeply") from None
+
+
 def _read_yaml(path: Path) -> tuple[dict[str, Any], str]:
     if not path.exists():
         raise ConfigError([f"config file not found: {path}"], "check the path given to --config")
+    if path.is_dir():
+        raise ConfigError([f"config file {path} is a directory"], "give --config a YAML file")
     try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError([f"config file {path} is {path.stat().st_size:,} bytes; a config is at most "
+                               f"{MAX_CONFIG_BYTES:,}"], "is this the right file?")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([f"cannot read config file {path}: {e}"]) from None
     try:
-        data = yaml.safe_load(text)
+        data = _yaml_load(text)
     except yaml.YAMLError as e:
+        if not isinstance(e, yaml.MarkedYAMLError):  # refused by _BoundedLoader
+            raise ConfigError([f"{path}: refused: {e}"]) from None
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
@@ -223,8 +278,10 @@ def parse_override(item: str) -> tuple[tuple[str, ...], Any]:
     if not sep or not key.strip():
         raise ConfigError([f"--set {item!r}: expected KEY=VALUE, e.g. --set stt.model=small"])
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
+        parsed = _yaml_load(value) if value.strip() else ""
+    except yaml.YAMLError as e:
+        if "alias" in str(e) or "nested" in str(e):
+            raise ConfigError([f"--set {key.strip()}: {e}"]) from None
         parsed = value
     return tuple(p for p in key.strip().split(".")), parsed
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 class AssistantError(Exception):
     """Base of every error a user can cause or fix. ``exit_code`` is what the CLI returns."""
 
-    exit_code = 1
+    exit_code = 2  # subclasses name the kind; a plain AssistantError is a usage error
 
     def __init__(self, message: str, hint: str | None = None) -> None:
+        from assistant.secrets import redact  # whatever a server sent, no API key is ever shown
+
+        message = redact(message)
+        hint = redact(hint) if hint else hint
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -20,20 +24,29 @@ class AssistantError(Exception):
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
 
+class UsageError(AssistantError):
+    """The command line itself is wrong (empty text, an unknown language code, output = input)."""
+
+    exit_code = 2
+
+
 class ConfigError(AssistantError):
     """The YAML or a --set override is invalid. ``problems`` lists every one found."""
 
     exit_code = 2
 
     def __init__(self, problems: list[str], hint: str | None = None) -> None:
-        self.problems = list(problems)
+        from assistant.secrets import redact
+
+        self.problems = [redact(p) for p in problems]
         super().__init__("; ".join(self.problems) if len(self.problems) == 1 else
                          f"{len(self.problems)} problems in the configuration:\n  " + "\n  ".join(self.problems),
                          hint)
 
 
 class AudioFileError(AssistantError):
-    """An input file is missing, empty, truncated, corrupt or not audio; or output can't be written."""
+    """An input file is missing, empty, truncated, corrupt or not audio; or an output file (reply,
+    transcript, turn log) can't be written where asked."""
 
     exit_code = 3
 

@@ -27,9 +27,9 @@ def resolve_device(device: str) -> str:
             import torch
 
             if not torch.cuda.is_available():
-                from assistant.errors import AssistantError
+                from assistant.errors import MissingDependencyError
 
-                raise AssistantError(
+                raise MissingDependencyError(
                     "device 'cuda' was configured but torch sees no CUDA GPU",
                     "set device: auto or cpu, or install a CUDA build of torch (see README)",
                 )

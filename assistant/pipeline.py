@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from assistant import registry
-from assistant.audio.io import load_audio, save_audio
+from assistant.audio.io import check_finite, load_audio, save_audio
 from assistant.config import Config, load_config
 from assistant.errors import AssistantError, NoVoiceError, StageError
 from assistant.guard import is_silent, no_speech_reason, speech_ratio
@@ -170,17 +170,23 @@ class Assistant:
     # ------------------------------------------------------------------ file mode
 
     def respond(self, audio: str | Path | AudioChunk, output: str | Path | None = None,
-                on_text: Callable[[str], None] | None = None) -> Turn:
+                on_text: Callable[[str], None] | None = None, source: str | None = None,
+                timings: dict[str, float] | None = None) -> Turn:
         """One whole turn from a file or samples. Logs the turn; raises AssistantError on failure
-        (after logging it). ``on_text`` receives reply tokens as they stream."""
-        source = str(audio) if not isinstance(audio, AudioChunk) else "<samples>"
+        (after logging it). ``on_text`` receives reply tokens as they stream. ``source`` names
+        samples decoded beforehand (the log's ``input``); ``timings`` seeds the turn's timings
+        (e.g. that decoding's ``decode`` ms)."""
+        source = source or (str(audio) if not isinstance(audio, AudioChunk) else "<samples>")
         turn = self.new_turn(source)
+        turn.timings_ms.update(timings or {})
         t_start = time.perf_counter()
         try:
             if not isinstance(audio, AudioChunk):
                 t0 = time.perf_counter()
                 audio = load_audio(audio, 16000)
                 turn.timings_ms["decode"] = _ms(t0)
+            else:
+                check_finite(audio.samples, "the audio")
             ratio = self._file_speech_ratio(audio)
             heard = (Heard(None, None, "the voice detector heard no speech in it") if ratio is None
                      else self.hear(Utterance(audio, turn.id, source, speech_ratio=ratio), turn.timings_ms))
@@ -210,6 +216,15 @@ class Assistant:
             return turn
         except AssistantError as e:
             turn.status, turn.error = "failed", str(e)
+            raise
+        except BaseException as e:  # Ctrl-C, SIGTERM (the CLI raises it as an exception), a bug
+            interrupt = isinstance(e, (KeyboardInterrupt, SystemExit))
+            turn.status = "interrupted" if interrupt else "failed"
+            turn.interrupted = interrupt
+            turn.error = str(e) or type(e).__name__
+            if turn.output_path:  # written just before the interrupt: no output of a turn logged as cut short
+                Path(turn.output_path).unlink(missing_ok=True)
+                turn.output_path = None
             raise
         finally:
             turn.timings_ms["total"] = _ms(t_start)

@@ -137,7 +137,7 @@ class Turn:
     id: int
     started_at: str  # ISO 8601, UTC
     input: str
-    status: str = "ok"  # ok | no_speech | failed | command
+    status: str = "ok"  # ok | no_speech | failed | command | interrupted
     transcript: Transcript | None = None
     decision: LanguageDecision | None = None
     reply_text: str = ""

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import AudioFileError, MissingDependencyError
+from assistant.paths import atomic_output, check_input
 from assistant.types import AudioChunk
 
 OUTPUT_FORMATS = ("wav", "mp3", "ogg", "opus", "flac")
@@ -32,13 +33,7 @@ def _ffmpeg() -> str:
 
 def load_audio(path: str | Path, sample_rate: int = 16000) -> AudioChunk:
     """Decode ``path`` to float32 mono at ``sample_rate``. Raises AudioFileError with a clear reason."""
-    p = Path(path)
-    if not p.exists():
-        raise AudioFileError(f"input file not found: {p}", "check the path")
-    if p.is_dir():
-        raise AudioFileError(f"input is a directory, not an audio file: {p}")
-    if p.stat().st_size == 0:
-        raise AudioFileError(f"input file is empty (0 bytes): {p}", "record or choose another file")
+    p = check_input(path)
     cmd = [_ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", "-xerror", "-i", str(p),
            "-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1", "-ar", str(sample_rate), "-"]
     proc = subprocess.run(cmd, capture_output=True)
@@ -52,7 +47,18 @@ def load_audio(path: str | Path, sample_rate: int = 16000) -> AudioChunk:
             "use a wav, flac, mp3, ogg/opus or m4a file",
         )
     samples = np.frombuffer(proc.stdout, dtype=np.float32).copy()
+    check_finite(samples, f"audio from {p}")
     return AudioChunk(samples, sample_rate)
+
+
+def check_finite(samples: np.ndarray, what: str) -> None:
+    """Float files can hold NaN or infinite values (a broken export or effect); no stage can use
+    them, and they are not silence. Say so rather than answer garbage or call it silent."""
+    bad = ~np.isfinite(samples)
+    if bad.any():
+        raise AudioFileError(
+            f"{what} holds {int(bad.sum())} NaN or infinite sample values (of {len(samples)}): "
+            "the file is corrupt", "export the recording again (e.g. as 16-bit wav)")
 
 
 def _pcm16(samples: np.ndarray) -> bytes:
@@ -70,31 +76,39 @@ def output_format(path: str | Path) -> str:
 
 
 def save_audio(audio: AudioChunk, path: str | Path) -> Path:
-    """Write ``audio`` to ``path``; the format follows the extension (wav, mp3, ogg, opus, flac)."""
+    """Write ``audio`` to ``path``; the format follows the extension (wav, mp3, ogg, opus, flac).
+    Atomic: the file appears complete or not at all (an old file stays until the new one is whole)."""
     p = Path(path)
     fmt = output_format(p)
     if p.parent and not p.parent.exists():
         raise AudioFileError(f"cannot write {p}: folder {p.parent} does not exist")
     try:
-        if fmt == "wav":
-            with wave.open(str(p), "wb") as w:
-                w.setnchannels(1)
-                w.setsampwidth(2)
-                w.setframerate(audio.sample_rate)
-                w.writeframes(_pcm16(audio.samples))
-            return p
-        _ffmpeg()
-        from pydub import AudioSegment
-
-        seg = AudioSegment(_pcm16(audio.samples), sample_width=2, frame_rate=audio.sample_rate, channels=1)
-        if fmt == "opus":
-            seg.set_frame_rate(48000).export(str(p), format="opus", codec="libopus")
-        elif fmt == "ogg":
-            seg.export(str(p), format="ogg", codec="libvorbis")
-        else:
-            seg.export(str(p), format=fmt)
+        with atomic_output(p) as tmp:
+            _encode(audio, tmp, fmt)
+    except AudioFileError:
+        raise
     except OSError as e:
         raise AudioFileError(f"cannot write {p}: {e.strerror or e}") from None
     except Exception as e:  # pydub wraps ffmpeg failures in its own exception types
         raise AudioFileError(f"cannot encode {p} as {fmt}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     return p
+
+
+def _encode(audio: AudioChunk, p: Path, fmt: str) -> None:
+    if fmt == "wav":
+        with wave.open(str(p), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(audio.sample_rate)
+            w.writeframes(_pcm16(audio.samples))
+        return
+    _ffmpeg()
+    from pydub import AudioSegment
+
+    seg = AudioSegment(_pcm16(audio.samples), sample_width=2, frame_rate=audio.sample_rate, channels=1)
+    if fmt == "opus":
+        seg.set_frame_rate(48000).export(str(p), format="opus", codec="libopus")
+    elif fmt == "ogg":
+        seg.export(str(p), format="ogg", codec="libvorbis")
+    else:
+        seg.export(str(p), format=fmt)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from typing import Callable
 
@@ -72,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     global _command
     _command = args.command
     handler: Callable[[argparse.Namespace], int] = args.handler
+    previous = _terminate_as_interrupt()
     try:
         return handler(args) or 0
     except AssistantError as e:
@@ -79,15 +81,43 @@ def main(argv: list[str] | None = None) -> int:
 
         print_error(e)
         return e.exit_code
+    except Terminated:
+        print("stopped (SIGTERM)", file=sys.stderr)
+        return TERMINATED_EXIT
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 130
     except Exception as e:  # a bug, not a user error: short message unless --debug
         if args.debug:
             raise
-        print(f"error: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)",
+        from assistant.secrets import redact
+
+        print(redact(f"error: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)"),
               file=sys.stderr)
         return 70
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+TERMINATED_EXIT = 143  # 128 + SIGTERM, as a shell reports a process SIGTERM ended
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C: the turn in progress is logged as
+    interrupted and no partial output is left (``chat`` installs its own handler)."""
+
+
+def _terminate_as_interrupt():
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_term(signum, frame):
+        raise Terminated()
+
+    return signal.signal(signal.SIGTERM, on_term)
 
 
 def entry() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from assistant.cli import add_config_args
@@ -22,22 +23,39 @@ def add_respond(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", metavar="IN_AUDIO", help="any audio file ffmpeg reads (wav, flac, mp3, ogg, m4a, ...)")
     p.add_argument("-o", "--output", metavar="REPLY_AUDIO",
                    help="where to write the spoken reply; format by extension: .wav (default), .mp3, .ogg, .opus, .flac "
-                        "(default: <input name>.reply.wav)")
+                        "(default: <input name>.reply.wav beside the input, or in the current folder when "
+                        "the input's folder is not writable)")
     p.add_argument("--json", action="store_true", help="print the whole turn as JSON")
     add_config_args(p)
     p.set_defaults(handler=run_respond)
 
 
 def run_respond(args: argparse.Namespace) -> int:
-    from assistant.audio.io import output_format
+    from assistant.audio.io import OUTPUT_FORMATS, load_audio
+    from assistant.config import load_config
+    from assistant.paths import check_input, check_log_path, check_output, default_reply_path
     from assistant.pipeline import Assistant
 
-    output = args.output or f"{Path(args.input).stem}.reply.wav"
-    output_format(output)  # fail on a bad extension before any model loads
-    bot = Assistant.from_config(args.config, args.overrides)
+    # Everything the user typed is checked before any model loads (seconds) or the turn runs.
+    source = check_input(args.input)
+    config = load_config(args.config, args.overrides)
+    reads = (source, args.config)
+    notice = None
+    if args.output:
+        output = Path(args.output)
+    else:
+        output, notice = default_reply_path(source)
+    check_output(output, reads=(*reads, config.log.path), what="output", formats=OUTPUT_FORMATS)
+    check_log_path(config.log.path, reads=reads)
+    t0 = time.perf_counter()
+    audio = load_audio(source, 16000)  # a corrupt file is reported now, not after loading models
+    decode_ms = (time.perf_counter() - t0) * 1000.0
+    bot = Assistant.from_config(config=config)
+    if notice:
+        console.print(f"[yellow]{notice}[/]")
     with console.status("loading models…"):
         bot.load(("stt", "llm"))
-    turn = bot.respond(args.input, output=output)
+    turn = bot.respond(audio, output=output, source=str(source), timings={"decode": decode_ms})
     if args.json:
         print(json.dumps(turn.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -83,24 +101,28 @@ def format_transcript(transcript, fmt: str) -> str:
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
+    from assistant import registry
     from assistant.audio.io import load_audio
     from assistant.config import load_config
-    from assistant import registry
+    from assistant.paths import check_input, check_output, write_text_atomic
 
     overrides = list(args.overrides)
     for key, value in (("model", args.model), ("language", args.language), ("task", args.task),
                        ("initial_prompt", args.initial_prompt)):
         if value is not None:
             overrides.append(f"stt.{key}={json.dumps(value)}")
+    source = check_input(args.input)
     config = load_config(args.config, overrides)
-    audio = load_audio(args.input, 16000)
+    if args.output:
+        check_output(args.output, reads=(source, args.config, config.log.path), what="output")
+    audio = load_audio(source, 16000)
     stt = registry.get("stt", config.stt.backend).create(config.stt)
     stt.load()
     fixed = getattr(config.stt, "language", "auto")
     transcript = stt.transcribe(audio, language=None if fixed == "auto" else fixed)
     text = format_transcript(transcript, args.format)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        write_text_atomic(args.output, text)
         console.print(f"[dim]{transcript.language} → {args.output}[/]")
     else:
         sys.stdout.write(text)
@@ -120,24 +142,23 @@ def add_say(sub: argparse._SubParsersAction) -> None:
 
 
 def run_say(args: argparse.Namespace) -> int:
-    from assistant.audio.io import output_format, save_audio
+    from assistant.audio.io import OUTPUT_FORMATS, save_audio
     from assistant.config import load_config
-    from assistant.errors import AssistantError
+    from assistant.errors import ConfigError, UsageError
     from assistant.language.names import check_code
+    from assistant.paths import check_output
     from assistant.tts.voices import VoiceRouter
     from assistant.types import AudioChunk
 
-    output_format(args.output)
     if not args.text.strip():
-        raise AssistantError("nothing to say: TEXT is empty")
+        raise UsageError("nothing to say: TEXT is empty", "give the text to speak in quotes")
     config = load_config(args.config, args.overrides)
+    check_output(args.output, reads=(args.config, config.log.path), what="output", formats=OUTPUT_FORMATS)
     language = args.language or config.language.default
-    from assistant.errors import ConfigError
-
     try:
         check_code(language)
     except ConfigError as e:
-        raise AssistantError(f"--language: {e.problems[0]}") from None
+        raise UsageError(f"--language: {e.problems[0]}", e.hint) from None
     voice, chunks = VoiceRouter(config.tts).synthesize(args.text, language)
     audio = AudioChunk.concat(list(chunks))
     save_audio(audio, args.output)

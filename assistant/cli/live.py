@@ -6,6 +6,7 @@ import argparse
 import json
 import signal
 import threading
+from pathlib import Path
 
 from assistant.cli import add_config_args
 
@@ -68,7 +69,13 @@ def run_chat(args: argparse.Namespace) -> int:
     from assistant.config import load_config
     from assistant.pipeline import Assistant
 
+    from assistant.paths import check_log_path, check_writable_dir
+
     config = load_config(args.config, args.overrides)
+    check_log_path(config.log.path, reads=(args.config,))
+    if config.output.save_replies:
+        folder = Path(config.output.directory)
+        check_writable_dir(folder, folder, "replies into")
     audio = config.audio
     captions = Captions()
     # Devices first: a missing microphone should fail in a second, not after loading models.

@@ -189,7 +189,7 @@ class TransformersLLM:
         except (OSError, ValueError) as e:
             raise self._load_error(hub, e) from e
         if not getattr(self.tokenizer, "chat_template", None):
-            raise AssistantError(
+            raise ModelNotFoundError(
                 f"the tokenizer of LLM model '{self.options.model}' has no chat template, so it "
                 f"can't hold a conversation (is it a base model rather than an instruct/chat model?)",
                 "use an instruct model such as Qwen/Qwen2.5-1.5B-Instruct",

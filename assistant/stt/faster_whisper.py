@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from assistant.errors import AssistantError, ModelNotFoundError, StageError
+from assistant.errors import AssistantError, MissingDependencyError, ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.options import Device
 from assistant.stt.whisper import SAMPLE_RATE, _weighted_logprob
@@ -199,12 +199,12 @@ class FasterWhisperSTT:
                                        cpu_threads=threads, num_workers=self.options.num_workers)
         except (RuntimeError, ValueError, OSError) as e:  # CTranslate2 reports a bad model.bin as RuntimeError
             if "out of memory" in str(e).lower():
-                raise AssistantError(f"not enough {self.device} memory to load faster-whisper "
+                raise ModelNotFoundError(f"not enough {self.device} memory to load faster-whisper "
                                      f"'{self.options.model}'",
                                      "choose a smaller stt.model, compute_type: int8, or device: cpu") from e
             if self.device == "cuda" and any(w in str(e).lower() for w in ("cublas", "cudnn", "cuda", "library")):
                 # CTranslate2's wheels load CUDA 12's cuBLAS and cuDNN 9 at run time; torch may bring others.
-                raise AssistantError(f"faster-whisper cannot use the GPU: {str(e)[:300]}",
+                raise MissingDependencyError(f"faster-whisper cannot use the GPU: {str(e)[:300]}",
                                      "install CUDA 12 cuBLAS and cuDNN 9 (pip install nvidia-cublas-cu12 "
                                      "'nvidia-cudnn-cu12==9.*'), or set stt.device: cpu") from e
             raise ModelNotFoundError(
@@ -223,7 +223,7 @@ class FasterWhisperSTT:
 
         gpus = ctranslate2.get_cuda_device_count()
         if self.options.device == "cuda" and gpus == 0:
-            raise AssistantError("device 'cuda' was configured but CTranslate2 sees no CUDA GPU",
+            raise MissingDependencyError("device 'cuda' was configured but CTranslate2 sees no CUDA GPU",
                                  "set stt.device: auto or cpu, or install CUDA 12 and cuDNN 9 (see README)")
         if self.options.device == "auto":
             return "cuda" if gpus > 0 else "cpu"

@@ -161,7 +161,7 @@ class WhisperSTT:
 
     def _raise_if_oom(self, error: Exception) -> None:
         if "out of memory" in str(error).lower():
-            raise AssistantError(f"not enough {self.device} memory to load whisper '{self.options.model}'",
+            raise ModelNotFoundError(f"not enough {self.device} memory to load whisper '{self.options.model}'",
                                  "choose a smaller stt.model or set stt.device: cpu") from error
 
     def _warmup(self) -> None:
