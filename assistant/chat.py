@@ -307,6 +307,10 @@ class ChatLoop:
             if speech.is_alive():
                 speech.join()
                 self.captions.reply_end(interrupted=True)
+            said = " ".join(t for t, _ in spoken.sentences)
+            if said and not active.cancel.is_set():  # what was said stays in the history, as heard
+                turn.reply_text = said
+                bot.remember(text, said)
             raise
         turn.timings_ms["llm"] = (time.perf_counter() - t0) * 1000.0
         turn.reply_text = "".join(parts).strip()

@@ -289,6 +289,10 @@ def test_llm_failure_mid_reply_keeps_what_was_said_and_reports(tmp_path):
     finish(loop, thread)
     assert loop.turns[0].status == "failed" and "closed the stream" in loop.turns[0].error
     assert tts.texts[0][0] == "This part gets said." and "can't reach the language model" in tts.texts[1][0]
+    # what was said is in the history as heard (and in the turn's record); the rest is not
+    assert loop.turns[0].reply_text == "This part gets said."
+    assert [m.content for m in loop.bot.history.messages("next", "en", len)[-3:-1]] == [
+        loop.turns[0].text, "This part gets said."]
 
 
 def test_a_language_without_voice_is_captioned_and_said_in_the_default_language(tmp_path):

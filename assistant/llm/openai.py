@@ -15,12 +15,14 @@ from typing import Any, Iterator, Literal, Sequence
 
 from pydantic import Field, field_validator
 
+from assistant import secrets
 from assistant.errors import ConfigError, LLMConnectionError
 from assistant.options import BackendOptions
 from assistant.types import Message
 
 log = logging.getLogger(__name__)
 WARMUP_CONNECT_S = 3.0  # seconds to connect for the start-up warm-up request
+MAX_LINE_BYTES = 1 << 20  # one stream event; a longer line is not a chat completion stream
 
 
 class OpenAIOptions(BackendOptions):
@@ -96,6 +98,7 @@ class OpenAILLM:
                     f"export {name}=<your API key>, or remove llm.api_key_env for a server without keys",
                 )
             self._key = key
+            secrets.register(key)  # never shown in any message or log record, whatever the server echoes
         # One client for the whole session keeps the connection alive between turns.
         self._client = httpx.Client(timeout=httpx.Timeout(self.options.timeout_s))
         if self.options.warmup:
@@ -187,7 +190,7 @@ class OpenAILLM:
                     response.read()
                     yield from self._whole_reply(response)
                     return
-                yield from self._read_events(response.iter_lines(), timeout)
+                yield from self._read_events(response.iter_bytes(), timeout)
         except httpx.ConnectError as e:
             reason = "connection refused" if "refused" in str(e).lower() else str(e) or type(e).__name__
             raise LLMConnectionError(f"cannot reach the LLM server at {self.url}: {reason}",
@@ -200,18 +203,38 @@ class OpenAILLM:
             raise LLMConnectionError(f"the connection to the LLM server at {self.url} failed: "
                                      f"{type(e).__name__}: {e}") from e
 
-    def _read_events(self, lines: Iterator[str], timeout: float) -> Iterator[str]:
-        last_text = time.monotonic()
-        for line in lines:
+    def _lines(self, chunks: Iterator[bytes], timeout: float, clock: list[float]) -> Iterator[str]:
+        """Stream lines from raw chunks. A server that trickles bytes without ending a line, or
+        sends only keep-alives, fails after ``timeout`` seconds without text (``clock[0]``: when
+        text last came), rather than holding the turn (httpx's timeout is per read)."""
+        buf = b""
+        for chunk in chunks:
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                yield line.rstrip(b"\r").decode("utf-8", "replace")
+            if len(buf) > MAX_LINE_BYTES:
+                raise LLMConnectionError(f"the LLM server at {self.url} sent a stream line longer than "
+                                         f"{MAX_LINE_BYTES // 1024} kB", "is llm.base_url an OpenAI-compatible API?")
+            if time.monotonic() - clock[0] > timeout:
+                raise LLMConnectionError(f"the LLM server at {self.url} sent no text for {timeout:g} s")
+        if buf.strip():
+            yield buf.decode("utf-8", "replace")
+
+    def _read_events(self, chunks: Iterator[bytes], timeout: float) -> Iterator[str]:
+        clock = [time.monotonic()]
+        finished = False  # a finish_reason or [DONE] came: the reply is complete
+        received = 0
+        for line in self._lines(chunks, timeout, clock):
             if not line.startswith("data:"):
-                # blank separators, ": keep-alive" comments, event:/id: fields. A server that only
-                # sends keep-alives must still not hold the turn forever.
-                if time.monotonic() - last_text > timeout:
+                # blank separators, ": keep-alive" comments, event:/id: fields
+                if time.monotonic() - clock[0] > timeout:
                     raise LLMConnectionError(f"the LLM server at {self.url} sent no text for {timeout:g} s")
                 continue
             data = line[5:].strip()
             if data == "[DONE]":
-                return
+                finished = True
+                break
             try:
                 event = json.loads(data)
             except ValueError:
@@ -224,17 +247,28 @@ class OpenAILLM:
                 message = error.get("message", error) if isinstance(error, dict) else error
                 raise LLMConnectionError(f"the LLM server at {self.url} failed mid-reply: "
                                          f"{self._redact(str(message))[:300]}")
-            piece = self._delta(event)
+            piece, done = self._delta(event)
+            finished = finished or done
             if piece:
-                last_text = time.monotonic()
+                received += len(piece)
                 yield piece
+                clock[0] = time.monotonic()  # from when the caller asks for more
+        if not finished:
+            raise LLMConnectionError(
+                f"the LLM server at {self.url} closed the stream before the reply was complete "
+                f"(after {received} characters, without a finish_reason or [DONE])",
+                "the server may have crashed or restarted; check its log")
+        if not received:
+            raise LLMConnectionError(f"the LLM server at {self.url} sent an empty reply",
+                                     "check the model name and the server's log")
 
-    def _delta(self, event: Any) -> str:
+    def _delta(self, event: Any) -> tuple[str, bool]:
+        """(text, finished) of one chunk."""
         try:
             choices = event.get("choices") or []  # usage-only chunks have no choices
             if not choices:
-                return ""
-            return (choices[0].get("delta") or {}).get("content") or ""
+                return "", False
+            return (choices[0].get("delta") or {}).get("content") or "", bool(choices[0].get("finish_reason"))
         except (AttributeError, TypeError, IndexError):
             raise LLMConnectionError(f"the LLM server at {self.url} sent an unexpected stream event: "
                                      f"{json.dumps(event)[:120]}") from None
