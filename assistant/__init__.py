@@ -6,7 +6,14 @@
     print(turn.language, turn.text, turn.reply_text, turn.timings_ms)
 """
 
+import os as _os
+
 __version__ = "0.1.0"
+
+# onnxruntime (Silero VAD, Piper voices) sends usage telemetry and writes a device id under
+# ~/.cache/Microsoft from the moment it is imported; this opts out before any import of it.
+# (``onnxruntime.disable_telemetry_events()`` alone comes too late: the id is written at import.)
+_os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __all__ = ["Assistant", "Turn", "load_config", "__version__"]
 

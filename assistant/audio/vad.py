@@ -86,8 +86,9 @@ class SileroVAD:
         # and the LLM: while they run, a frame took 10-100 ms on this 2-core machine, which
         # would put the live endpointer behind real time. Both ship inside silero-vad.
         try:
-            import onnxruntime  # noqa: F401
+            import onnxruntime
 
+            onnxruntime.disable_telemetry_events()  # with ORT_DISABLE_TELEMETRY (assistant/__init__.py)
             self._model = load_silero_vad(onnx=True)
             self.backend = "onnx"
         except ImportError:
