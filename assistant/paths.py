@@ -70,16 +70,16 @@ def check_output(path: str | Path, reads: Iterable[str | Path | None] = (), what
     p = Path(path)
     if str(path).endswith(os.sep) or p.is_dir():
         raise AudioFileError(f"{what} {p} is a directory", "name a file, e.g. reply.wav")
+    for read in reads:
+        if read is not None and p.exists() and _same_file(p, Path(read)):
+            raise UsageError(f"{what} {p} is the same file as {read}, which this command reads; "
+                             "it would be overwritten", "choose another output path")
     if formats is not None:
         ext = p.suffix.lower().lstrip(".")
         if ext not in formats:
             raise AudioFileError(f"cannot write '{p.name}': unknown format '.{ext}'" if ext else
                                  f"cannot write '{p.name}': no extension to choose the format by",
                                  f"use one of: {', '.join('.' + f for f in formats)}")
-    for read in reads:
-        if read is not None and p.exists() and _same_file(p, Path(read)):
-            raise UsageError(f"{what} {p} is the same file as {read}, which this command reads; "
-                             "it would be overwritten", "choose another output path")
     check_writable_dir(p.parent if str(p.parent) else Path("."), p, what)
     return p
 

@@ -105,7 +105,8 @@ class Assistant:
         """STT with the language policy and the no-speech guard."""
         audio = utterance.audio
         if is_silent(audio, self.config.guard):
-            return Heard(None, None, "the recording is silent")
+            return Heard(None, None, f"the recording is too short ({audio.duration:.2f} s)" if audio.duration < 0.1
+                         else "the recording is silent")
         self.load(("stt",))
         audio = audio.resampled(self.stt.sample_rate)
         t0 = time.perf_counter()

@@ -42,6 +42,9 @@ def load_audio(path: str | Path, sample_rate: int = 16000) -> AudioChunk:
         reason = errors.splitlines()[-1] if errors else f"ffmpeg exited with {proc.returncode}"
         # ffmpeg prefixes messages with the path; keep the reason short
         reason = reason.replace(str(p) + ": ", "")
+        if "does not contain any stream" in reason or "matches no streams" in reason:
+            raise AudioFileError(f"{p} has no audio track (a video without sound, or an image?)",
+                                 "choose a file with sound in it")
         raise AudioFileError(
             f"cannot read audio from {p}: it is corrupt, truncated or not audio ({reason})",
             "use a wav, flac, mp3, ogg/opus or m4a file",
