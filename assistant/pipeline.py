@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from assistant import registry
-from assistant.audio.io import check_finite, load_audio, save_audio
+from assistant.audio.io import OUTPUT_FORMATS, check_finite, load_audio, save_audio
 from assistant.config import Config, load_config
 from assistant.errors import AssistantError, NoVoiceError, StageError
 from assistant.guard import is_silent, no_speech_reason, speech_ratio
@@ -23,6 +23,7 @@ from assistant.language import commands, policy as language_policy
 from assistant.language.identify import ReplyCheck, ReplyLanguageChecker
 from assistant.language.names import name_of
 from assistant.llm.history import History
+from assistant.paths import check_output
 from assistant.tts.voices import VoiceRouter
 from assistant.turnlog import TurnLog
 from assistant.types import AudioChunk, LanguageDecision, Transcript, Turn, Utterance
@@ -178,6 +179,8 @@ class Assistant:
         samples decoded beforehand (the log's ``input``); ``timings`` seeds the turn's timings
         (e.g. that decoding's ``decode`` ms)."""
         source = source or (str(audio) if not isinstance(audio, AudioChunk) else "<samples>")
+        if output is not None and not isinstance(audio, AudioChunk):
+            check_output(output, reads=(audio,), what="output", formats=OUTPUT_FORMATS)  # never over the input
         turn = self.new_turn(source)
         turn.timings_ms.update(timings or {})
         t_start = time.perf_counter()

@@ -200,3 +200,18 @@ def test_onnxruntime_writes_no_telemetry(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0 and "onnx" in proc.stdout, proc.stderr
     assert not (tmp_path / ".cache" / "Microsoft").exists()
+
+
+def test_the_python_api_refuses_to_write_over_its_input(tmp_path):
+    from assistant.errors import UsageError
+    from assistant.pipeline import Assistant
+    from assistant.tts.voices import VoiceRouter
+    from tests.fakes import FakeLLM, FakeSTT, FakeTTS
+
+    config = load_config(None, [f"log.path={tmp_path / 't.jsonl'}"])
+    bot = Assistant(config, FakeSTT(), FakeLLM(), VoiceRouter(config.tts, factory=lambda o: FakeTTS()))
+    src = tmp_path / "question.wav"
+    src.write_bytes(b"RIFF the user's recording")
+    with pytest.raises(UsageError, match="same file"):
+        bot.respond(src, output=src)
+    assert src.read_bytes() == b"RIFF the user's recording"
