@@ -69,7 +69,7 @@ def check_output(path: str | Path, reads: Iterable[str | Path | None] = (), what
     directory, and not any of the files the command ``reads``."""
     p = Path(path)
     if str(path).endswith(os.sep) or p.is_dir():
-        raise AudioFileError(f"{what} {p} is a directory", "name a file, e.g. reply.wav")
+        raise AudioFileError(f"{what} {p} is a directory", "name a file, not a folder")
     for read in reads:
         if read is not None and p.exists() and _same_file(p, Path(read)):
             raise UsageError(f"{what} {p} is the same file as {read}, which this command reads; "

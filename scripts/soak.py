@@ -56,9 +56,16 @@ def smollm_checkpoint(starter: Path, cache: Path) -> Path | None:
         print(f"converting {gguf.name} with transformers gguf_file= → {out}", flush=True)
         tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        from safetensors.torch import save_model
+
         part = out.with_name(out.name + ".part")
+        part.mkdir(parents=True, exist_ok=True)
         tok.save_pretrained(part)
-        model.save_pretrained(part)
+        # save_pretrained refuses a model loaded from GGUF ("quantized with gguf"), although its
+        # weights are de-quantized to float32 by then: write config and weights directly.
+        model.config.save_pretrained(part)
+        model.generation_config.save_pretrained(part)
+        save_model(model, str(part / "model.safetensors"))  # handles the tied embedding/lm_head
         part.rename(out)  # complete or absent, never half-written
     return out
 

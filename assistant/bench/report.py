@@ -114,5 +114,6 @@ def print_report(results: dict[str, Any], console: Console) -> None:
 def write_json(results: dict[str, Any], path: str | Path) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return p
+    from assistant.paths import write_text_atomic
+
+    return write_text_atomic(p, json.dumps(results, indent=2, ensure_ascii=False) + "\n")

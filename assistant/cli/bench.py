@@ -110,6 +110,13 @@ def run_bench(args: argparse.Namespace) -> int:
     from assistant.cli.output import console, err_console
 
     settings = settings_from(args)
+    if args.json:  # before minutes of benchmarking, not after (its folder is created if missing)
+        from assistant.paths import check_output
+
+        folder = args.json.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        check_output(folder / args.json.name if not args.json.parent.exists() else args.json, what="--json output")
     if not args.debug:  # model building loads and saves through transformers: no progress bars
         from transformers.utils import logging as hf_logging
 
