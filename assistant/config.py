@@ -196,12 +196,24 @@ class _Lines:
 
 MAX_CONFIG_BYTES = 1_000_000  # a config is a few kB; anything this big is a mistake or an attack
 MAX_YAML_NODES = 100_000  # values after expanding aliases ("billion laughs" expands to 10^9)
+MAX_YAML_DEPTH = 64  # a config is nested 4-5 levels deep
 
 
 class _BoundedLoader(yaml.SafeLoader):
     """SafeLoader that refuses a document whose aliases expand to more than MAX_YAML_NODES values,
     or that refers to itself, before building it: otherwise a few lines of anchors and aliases
     become billions of objects when the config is validated or printed."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        # Depth is checked while composing: PyYAML's recursion and its scanner slow down sharply
+        # with depth (1500 nested brackets take 20 s), so a deep document is refused early.
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.YAMLError(f"it is nested more than {MAX_YAML_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_document(self, node: yaml.Node) -> Any:
         _check_expansion(node)

@@ -63,6 +63,17 @@ def check_writable_dir(folder: Path, target: Path, what: str) -> None:
     os.unlink(probe)
 
 
+def check_extension(path: str | Path, formats: tuple[str, ...]) -> str:
+    """The output format, from the extension; one of ``formats``."""
+    p = Path(path)
+    ext = p.suffix.lower().lstrip(".")
+    if ext not in formats:
+        raise AudioFileError(f"cannot write '{p.name}': unknown format '.{ext}'" if ext else
+                             f"cannot write '{p.name}': no extension to choose the format by",
+                             f"use one of: {', '.join('.' + f for f in formats)}")
+    return ext
+
+
 def check_output(path: str | Path, reads: Iterable[str | Path | None] = (), what: str = "output",
                  formats: tuple[str, ...] | None = None) -> Path:
     """A path the command may write: known extension (when ``formats``), writable folder, not a
@@ -75,11 +86,7 @@ def check_output(path: str | Path, reads: Iterable[str | Path | None] = (), what
             raise UsageError(f"{what} {p} is the same file as {read}, which this command reads; "
                              "it would be overwritten", "choose another output path")
     if formats is not None:
-        ext = p.suffix.lower().lstrip(".")
-        if ext not in formats:
-            raise AudioFileError(f"cannot write '{p.name}': unknown format '.{ext}'" if ext else
-                                 f"cannot write '{p.name}': no extension to choose the format by",
-                                 f"use one of: {', '.join('.' + f for f in formats)}")
+        check_extension(p, formats)
     check_writable_dir(p.parent if str(p.parent) else Path("."), p, what)
     return p
 

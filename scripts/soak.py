@@ -85,6 +85,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--turns", type=int, default=200)
     ap.add_argument("--tiny", action="store_true", help="use the tiny random test models")
+    ap.add_argument("--max-minutes", type=float, default=None,
+                    help="stop after this long (the log is then checked against the turns run)")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "assistant-soak")
     args = ap.parse_args()
 
@@ -106,9 +108,10 @@ def main() -> int:
     whisper = starter / "whisper-base-ct2"
     if llm_dir and (whisper / "model.bin").exists():
         models = ["stt.backend=faster-whisper", f"stt.model={whisper}", "stt.device=cpu", "stt.compute_type=int8",
-                  "stt.beam_size=null", "llm.backend=transformers", f"llm.model={llm_dir}", "llm.device=cpu",
-                  "llm.dtype=float32", "llm.max_new_tokens=48", "llm.temperature=0"]
-        label = "starter models: Whisper base (faster-whisper int8), SmolLM2-135M-Instruct (from GGUF), espeak-ng"
+                  "stt.beam_size=null", "stt.language=en", "llm.backend=transformers", f"llm.model={llm_dir}",
+                  "llm.device=cpu", "llm.dtype=float32", "llm.max_new_tokens=32", "llm.temperature=0"]
+        label = ("starter models: Whisper base (faster-whisper int8, greedy, language fixed to en), "
+                 "SmolLM2-135M-Instruct (from its GGUF, 32 new tokens), espeak-ng")
     else:
         models = tiny_models(args.work)
         label = "tiny random test models (starter models not found)"
@@ -122,22 +125,28 @@ def main() -> int:
     statuses: Counter[str] = Counter()
     start = time.perf_counter()
     rss = []
+    deadline = start + args.max_minutes * 60 if args.max_minutes else None
+    done = 0
     for i in range(1, args.turns + 1):
+        if deadline and time.perf_counter() > deadline:
+            print(f"stopped after {args.max_minutes:g} min (--max-minutes)", flush=True)
+            break
+        done = i
         name, chunk = audio[(i - 1) % len(audio)]
         try:
             turn = bot.respond(chunk, output=out, source=name)
             statuses[turn.status] += 1
         except Exception as e:  # a failed turn is logged; the soak goes on and counts it
             statuses[f"failed: {type(e).__name__}"] += 1
-        if i % 10 == 0 or i == args.turns:
+        if i % 10 == 0 or i == args.turns or (deadline and time.perf_counter() > deadline):
             rss.append(rss_mb())
             elapsed = time.perf_counter() - start
             print(f"turn {i:4d}  RSS {rss[-1]:7.0f} MB  {elapsed / i:5.2f} s/turn  {dict(statuses)}", flush=True)
 
     records = [json.loads(line) for line in log.read_text().splitlines()]
     ids = [r["id"] for r in records]
-    ok = len(records) == args.turns and len(set(ids)) == len(ids)
-    print(f"log: {len(records)} records for {args.turns} turns, {len(set(ids))} unique ids → "
+    ok = len(records) == done and len(set(ids)) == len(ids)
+    print(f"log: {len(records)} records for {done} turns, {len(set(ids))} unique ids → "
           f"{'OK' if ok else 'FAILED'}")
     if rss:
         print(f"RSS first/last/max: {rss[0]:.0f} / {rss[-1]:.0f} / {max(rss):.0f} MB; "

@@ -154,7 +154,7 @@ def test_log_path_problems_are_config_errors(tmp_path):
      "".join(f"    {n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcdef", "bcdefg")),
      "more than 100,000 values"),
     ("llm:\n  backend: openai\n  extra_body: &x\n    self: *x\n", "recursive"),
-    ("a: " + "[" * 1500 + "]" * 1500 + "\n", "nested too deeply"),
+    ("a: " + "[" * 20_000 + "]" * 20_000 + "\n", "nested more than 64 levels"),
 ], ids=["alias-bomb", "recursive", "deep"])
 def test_hostile_yaml_is_refused_quickly(tmp_path, text, phrase):
     cfg = tmp_path / "evil.yaml"
@@ -162,7 +162,7 @@ def test_hostile_yaml_is_refused_quickly(tmp_path, text, phrase):
     start = time.monotonic()
     with pytest.raises(ConfigError, match=phrase):
         load_config(cfg)
-    assert time.monotonic() - start < 15  # (a 2-core machine shared with other jobs)
+    assert time.monotonic() - start < 5
 
 
 def test_oversized_config_and_alias_in_set(tmp_path):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import AudioFileError, MissingDependencyError
-from assistant.paths import atomic_output, check_input
+from assistant.paths import atomic_output, check_extension, check_input
 from assistant.types import AudioChunk
 
 OUTPUT_FORMATS = ("wav", "mp3", "ogg", "opus", "flac")
@@ -69,13 +69,7 @@ def _pcm16(samples: np.ndarray) -> bytes:
 
 
 def output_format(path: str | Path) -> str:
-    ext = Path(path).suffix.lower().lstrip(".")
-    if ext not in OUTPUT_FORMATS:
-        raise AudioFileError(
-            f"cannot write '{Path(path).name}': unknown audio format '.{ext}'",
-            f"use one of: {', '.join('.' + f for f in OUTPUT_FORMATS)}",
-        )
-    return ext
+    return check_extension(path, OUTPUT_FORMATS)
 
 
 def save_audio(audio: AudioChunk, path: str | Path) -> Path:
