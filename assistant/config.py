@@ -28,7 +28,8 @@ DEFAULT_SYSTEM_PROMPT = (
     "short sentences of plain conversational text: no lists, no markdown, no emoji."
 )
 
-# Coqui VITS voices with open licences; any other language falls back to espeak-ng.
+# Coqui VITS voices with open licences, for languages whose Piper voice is not on this machine
+# (see default_voices); any other language falls back to espeak-ng.
 DEFAULT_VOICES: dict[str, dict[str, Any]] = {
     "en": {"backend": "coqui", "model": "tts_models/en/ljspeech/vits"},
     "de": {"backend": "coqui", "model": "tts_models/de/thorsten/vits"},
@@ -39,6 +40,21 @@ DEFAULT_VOICES: dict[str, dict[str, Any]] = {
     "it": {"backend": "coqui", "model": "tts_models/it/mai_female/vits"},
     "pl": {"backend": "coqui", "model": "tts_models/pl/mai_female/vits"},
 }
+
+
+def default_voices() -> dict[str, dict[str, Any]]:
+    """The voice map when a config sets none: per language the best voice that can run here.
+
+    A Piper voice where its files are present (the starter pack's English voice, or one in the
+    Hugging Face cache), else the Coqui voice above; espeak-ng (``tts.fallback``) speaks the rest
+    and stands in for any voice that fails to load.
+    """
+    from assistant.tts.piper import default_voice
+
+    voices = dict(DEFAULT_VOICES)
+    for language in voices:
+        voices[language] = default_voice(language) or voices[language]
+    return voices
 
 
 class _Section(BaseModel):
@@ -308,7 +324,7 @@ def _tts_config(raw: Any, problems: _Problems) -> TTSConfig | None:
     unknown = set(raw) - {"voices", "fallback", "espeak_fallback"}
     for key in sorted(unknown):
         problems.add(("tts", key), "unknown key (valid: voices, fallback, espeak_fallback)")
-    voices_raw = raw.get("voices", DEFAULT_VOICES)
+    voices_raw = raw["voices"] if "voices" in raw else default_voices()
     voices: dict[str, BackendOptions] = {}
     if voices_raw is None:
         voices_raw = {}

@@ -64,6 +64,8 @@ BACKENDS: dict[str, dict[str, Backend]] = {
                     "assistant.tts.coqui:CoquiOptions", ("TTS",), "pip install coqui-tts (see README)"),
         "espeak": _B("tts", "espeak", "assistant.tts.espeak:EspeakTTS",
                      "assistant.tts.espeak:EspeakOptions", (), "apt-get install espeak-ng"),
+        "piper": _B("tts", "piper", "assistant.tts.piper:PiperTTS",
+                    "assistant.tts.piper:PiperOptions", ("onnxruntime",), "pip install onnxruntime"),
     },
 }
 
