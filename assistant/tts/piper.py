@@ -134,7 +134,8 @@ def find_local(model: str) -> Path | None:
         return starter
     from huggingface_hub import try_to_load_from_cache
 
-    found = [try_to_load_from_cache(REPO_ID, repo_path(model) + suffix) for suffix in ("", ".json")]
+    found = [try_to_load_from_cache(REPO_ID, repo_path(model) + suffix, cache_dir=_hf_hub_cache())
+             for suffix in ("", ".json")]
     if all(isinstance(f, str) for f in found):
         return Path(found[0])
     return None
@@ -147,15 +148,15 @@ def _download(name: str) -> Path:
 
     offline = _is_offline()
     fix = (f"on a connected machine run `hf download {REPO_ID} {repo_path(name)} {repo_path(name)}.json` and "
-           f"copy the Hugging Face cache ({constants.HF_HUB_CACHE}) here, or set the voice's model to a local "
+           f"copy the Hugging Face cache ({_hf_hub_cache()}) here, or set the voice's model to a local "
            f".onnx file (with its .onnx.json beside it)")
     if offline or not _hub_reachable():
         why = "HF_HUB_OFFLINE is set" if offline else f"{constants.ENDPOINT} is unreachable"
         raise ModelNotFoundError(f"piper voice '{name}' is not in the starter pack ({starter_dir() / 'piper'}) "
                                  f"or the Hugging Face cache, and can't be downloaded: {why}", fix)
     try:
-        hf_hub_download(REPO_ID, repo_path(name) + ".json")  # the small file first: a wrong name fails fast
-        return Path(hf_hub_download(REPO_ID, repo_path(name)))
+        hf_hub_download(REPO_ID, repo_path(name) + ".json", cache_dir=_hf_hub_cache())  # small file first:
+        return Path(hf_hub_download(REPO_ID, repo_path(name), cache_dir=_hf_hub_cache()))  # a wrong name fails fast
     except Exception as error:  # huggingface_hub raises a family of errors (not found, network, auth)
         first = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise ModelNotFoundError(f"cannot fetch piper voice '{name}' from {REPO_ID}: {first}",
