@@ -390,7 +390,8 @@ def test_joe_round_trip_through_whisper_base(joe):
     faster_whisper = pytest.importorskip("faster_whisper")
     from assistant.types import AudioChunk
 
-    text = "The library opens at nine in the morning. Children can borrow three books each week."
+    # No numbers: Whisper writes them as digits, which would count as errors of the voice.
+    text = "The library opens early in the morning. Children can borrow several books each week."
     audio = AudioChunk.concat(list(joe.synthesize(text, "en"))).resampled(16000)
     model = faster_whisper.WhisperModel(str(WHISPER_BASE), device="cpu", compute_type="int8", cpu_threads=2)
     started = time.monotonic()
