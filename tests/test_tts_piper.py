@@ -45,6 +45,7 @@ def rms(samples: np.ndarray) -> float:
     ("Wait... what?! Fine;  ok:\nyes", [("Wait", ","), ("what", "?"), ("Fine", ";"), ("ok", ":"), ("yes", "")]),
     ('He said "stop." Then left…', [('He said "stop', "."), ("Then left", "")]),
     ("¿Qué tal? ¡Muy bien!", [("¿Qué tal", "?"), ("¡Muy bien", "!")]),
+    ("words — and dashes – work-ing", [("words", ";"), ("and dashes", ";"), ("work-ing", "")]),
     ("... !", []),
     ("", []),
 ])
@@ -95,6 +96,13 @@ PIPER_OUTPUT = [
     ("fr", "Bonjour le monde ! Ça va très bien, merci beaucoup. Où est-il ?",
      ["bɔ̃ʒˈuʁ lə- mˈɔ̃d!", "sa vˈa tʁɛ bjˈɛ̃, mɛʁsˈi bokˈu.", "u ɛtˈil?"]),
     ("es", "¿Qué tal? Mañana vamos al mar, ¡qué bien!", ["kˈe tˈal?", "maɲˈana βˈamos al mˈaɾ, kˈe βjˈen!"]),
+    ("en-us", "Mr. Brown arrived (late) at 10:30, didn't he?",
+     ["mˈɪstɚ.", "bɹˈaʊn ɚɹˈaɪvd lˈeɪt æt tˈɛn θˈɜːɾi, dˈɪdnt hiː?"]),
+    ("en-us", "Line one\nline two.  Spaces   here!", ["lˈaɪn wˈʌn lˈaɪn tˈuː.", "spˈeɪsᵻz hˈɪɹ!"]),
+    ("en-us", "\"Quoted,\" she said. 'Single' too.", ["kwˈoʊɾᵻd, ʃiː sˈɛd.", "sˈɪŋɡəl tˈuː."]),
+    ("en-us", "Hyphen-ated words — and dashes - work?", ["hˈaɪfənˈeɪɾᵻd wˈɜːdz; ænd dˈæʃᵻz wˈɜːk?"]),
+    ("nl", "Hoe gaat het? Goed, dank je.", ["hˈu ɣˈaːt hət?", "ɣˈut, dˈɑŋk jə."]),
+    ("pl", "Dzień dobry, jak się masz? Dobrze.", ["dʑˈɛɲ dˈɔbrɨ, jˈak ɕɛ mˈaʃ?", "dˈɔbʒɛ."]),
 ]
 
 

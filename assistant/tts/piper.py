@@ -22,7 +22,9 @@ How piper 1.x phonemizes, and how this file matches it through the program:
   punctuation, so it is recovered from the text: the text is split at clause punctuation as
   espeak-ng splits it (punctuation followed by a space or the end) and, when espeak-ng printed
   one line per clause, each line gets its clause's mark; when the counts differ (an
-  abbreviation, a very long clause) each clause is phonemized on its own.
+  abbreviation, a very long clause) each clause is phonemized on its own. A dash between words
+  ends a clause with ``;`` as in piper; an ellipsis is a pause (``,``) where piper's espeak-ng
+  glues the words on either side together.
 - the IPA string is NFD-decomposed into code points, so combining marks (nasal ``̃``, syllabic
   ``̩``, ...) are symbols of their own, as in the voices' ``phoneme_id_map``; optional
   ``vowel_clusters`` are merged back.
@@ -74,7 +76,7 @@ _VOICE_NAME = re.compile(r"^(?P<family>[a-z]{2,3})_(?P<region>[A-Za-z0-9]+)-(?P<
                          r"(?P<quality>x_low|low|medium|high)$")
 # Clause punctuation as espeak-ng ends a clause on it: followed by a space (or closing quotes and
 # brackets, then a space) or by the end of the text. "3.5" and "1,000" are not clause ends.
-_CLAUSE_END = re.compile(r"([.!?,;:…]+)[\"'”’»)\]]*(?=\s|$)")
+_CLAUSE_END = re.compile(r"([.!?,;:…—–]+)[\"'”’»)\]]*(?=\s|$)")
 _SENTENCE_MARKS = {".", "?", "!"}
 _LANGUAGE_FLAG = re.compile(r"\([^)]*\)")
 
@@ -232,8 +234,10 @@ def split_clauses(text: str) -> list[tuple[str, str]]:
     for match in _CLAUSE_END.finditer(text):
         marks = match.group(1)
         mark = marks[0]
-        if mark == "…" or marks.startswith(".."):  # an ellipsis: a pause mid-text, nothing at the end
-            mark = "" if match.end() == len(text) else ","
+        if mark in "—–":  # a dash between words: piper's espeak-ng ends a clause with ';' there
+            mark = ";"
+        elif mark == "…" or marks.startswith(".."):  # an ellipsis: a pause mid-text, nothing at the end
+            mark = "" if match.end() == len(text) else ","  # (piper glues the words together instead)
         clauses.append((text[start:match.start(1)].strip(), mark))
         start = match.end()
     if text[start:].strip():
