@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from assistant.config import load_config
-from assistant.errors import ConfigError, ModelNotFoundError
+from assistant.errors import AssistantError, ConfigError, ModelNotFoundError
 from assistant.tts.piper import (EspeakPhonemizer, PiperOptions, PiperTTS, clause_symbols, group_sentences,
                                  merge_vowel_clusters, phonemes_to_ids, repo_path, split_clauses, starter_dir)
 from assistant.tts.voices import VoiceRouter
@@ -117,6 +117,27 @@ def unicodedata_nfd(text: str) -> str:
     import unicodedata
 
     return unicodedata.normalize("NFD", text)
+
+
+class ScriptedEspeak(EspeakPhonemizer):
+    """espeak-ng's lines scripted: it joins two clauses when given the whole text."""
+
+    def __init__(self):
+        super().__init__("espeak-ng", "en-us")
+        self.calls: list[str] = []
+
+    def _ipa_lines(self, text):
+        self.calls.append(text)
+        if text == "Dr. Who, hi.":
+            return ["dˈɑːktɚ hˈuː", "hˈaɪ"]  # "Dr." was no clause end for espeak-ng
+        return {"Dr": ["dˈɑːktɚ"], "Who": ["hˈuː"], "hi": ["hˈaɪ"]}[text]
+
+
+def test_when_espeak_ng_splits_clauses_differently_each_clause_is_phonemized_alone():
+    phonemizer = ScriptedEspeak()
+    sentences = phonemizer.phonemize("Dr. Who, hi.")
+    assert phonemizer.calls == ["Dr. Who, hi.", "Dr", "Who", "hi"]
+    assert ["".join(s) for s in sentences] == ["dˈɑːktɚ.", "hˈuː, hˈaɪ."]
 
 
 @needs_espeak
@@ -241,6 +262,18 @@ def test_supports_the_language_of_its_config_or_name(tmp_path):
     assert PiperTTS(PiperOptions(model="de_DE-thorsten-medium")).supports("de") is True
     assert PiperTTS(PiperOptions(model="pt_BR-faber-medium")).supports("en") is False
     assert PiperTTS(PiperOptions(model="/voices/custom.onnx")).supports("en") is None
+
+
+def test_cuda_without_onnxruntimes_cuda_provider_says_so(tmp_path):
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        voice = tiny_voice(tmp_path, device="cuda")
+        assert voice._session.get_providers()[0] == "CUDAExecutionProvider"
+        return
+    with pytest.raises(AssistantError, match="no CUDA provider.*onnxruntime-gpu"):
+        tiny_voice(tmp_path, device="cuda")
+    assert tiny_voice(tmp_path, device="auto")._session.get_providers() == ["CPUExecutionProvider"]
 
 
 def test_unsupported_phoneme_type_is_refused_at_load(tmp_path):
