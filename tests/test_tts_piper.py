@@ -316,9 +316,11 @@ def test_named_voice_offline_and_not_cached_says_how_to_fetch_it(tmp_path, monke
     assert "hf download rhasspy/piper-voices de/de_DE/thorsten/medium/de_DE-thorsten-medium.onnx" in str(error.value)
 
 
-def test_not_a_name_nor_a_file(tmp_path):
-    with pytest.raises(ConfigError, match="neither a local .onnx file nor a Piper voice name"):
-        PiperTTS(PiperOptions(model="thorsten")).load()
+def test_not_a_name_nor_an_onnx_is_a_config_error_at_start_up(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("tts:\n  voices:\n    de: {backend: piper, model: thorsten}\n")
+    with pytest.raises(ConfigError, match=r"c.yaml:3: tts.voices.de.model.*neither a Piper voice name"):
+        load_config(cfg)
 
 
 def test_repo_path_scheme():

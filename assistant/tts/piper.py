@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from assistant.errors import (AssistantError, ConfigError, MissingDependencyError, ModelNotFoundError,
                               StageError)
@@ -97,6 +97,15 @@ class PiperOptions(BackendOptions):
     threads: int = Field(0, ge=0, le=256, description="onnxruntime threads per synthesis; 0: one per CPU core")
     executable: str = Field("espeak-ng", description="the espeak-ng program that phonemizes the text")
     warmup: bool = Field(False, description="synthesize one short sentence at load, so the first reply is fast")
+
+    @field_validator("model")
+    @classmethod
+    def _name_or_onnx(cls, model: str) -> str:
+        # Only the form is checked here: a config stays loadable while the file is absent.
+        if not (is_voice_name(model) or model.endswith(".onnx")):
+            raise ValueError(f"'{model}' is neither a Piper voice name (locale-dataset-quality, e.g. "
+                             "de_DE-thorsten-medium) nor a path to a .onnx voice")
+        return model
 
 
 # -- finding the voice files ----------------------------------------------------------------------
@@ -170,9 +179,7 @@ def locate(model: str) -> tuple[Path, Path]:
     """The voice's (.onnx, .onnx.json), downloading a named voice if it is not on this machine."""
     found = find_local(model)
     path = Path(model).expanduser()
-    if found is None and (path.suffix == ".onnx" or not is_voice_name(model)):
-        if not is_voice_name(model) and path.suffix != ".onnx" and not path.exists():
-            repo_path(model)  # raises the "not a name, not a file" ConfigError
+    if found is None and not is_voice_name(model):
         raise ModelNotFoundError(f"piper voice file not found: {path}",
                                  "give the path of a voice's .onnx (with its .onnx.json beside it), or a voice "
                                  "name such as en_US-joe-medium; `assistant models install starter` installs one")
