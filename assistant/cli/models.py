@@ -123,7 +123,8 @@ def run_install(args: argparse.Namespace) -> int:
     if args.pack != "starter":
         raise AssistantError(f"unknown pack '{args.pack}' (available: starter)")
     summary = starter.install(pip_args=tuple(args.pip_args), quiet=args.quiet)
-    console.print(summary)
+    if not (args.quiet and summary.startswith("the starter pack is already installed in") and "(" not in summary):
+        console.print(summary)
     return 0
 
 
