@@ -363,3 +363,27 @@ def test_real_starter_files_match_the_pins():
     root = hub.starter_dir()
     assert check_ct2_model(root / "whisper-base-ct2").declared == 214
     assert [p for p in starter.verify(root) if "MANIFEST" not in p] == []
+
+
+def test_transformers_loads_a_gguf_file_from_its_directory(tmp_path):
+    from assistant.llm.transformers import TransformersLLM
+
+    gguf = tmp_path / "m" / "x.Q4_1.gguf"
+    gguf.parent.mkdir()
+    gguf.write_bytes(b"GGUF")
+    source, kwargs, hub_info = TransformersLLM(model=str(gguf))._resolve()
+    assert (source, kwargs, hub_info) == (str(gguf.parent), {"gguf_file": "x.Q4_1.gguf"}, None)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (hub.starter_dir() / starter.LLM_HF / "config.json").is_file(),
+                    reason="the starter pack's LLM is not installed (python3 -m assistant models install starter)")
+def test_real_starter_llm_answers():
+    from assistant.llm.transformers import TransformersLLM
+    from assistant.types import Message
+
+    llm = TransformersLLM(model=str(hub.starter_dir() / starter.LLM_HF), device="cpu", temperature=0,
+                          max_new_tokens=12)
+    llm.load()
+    reply = "".join(llm.stream([Message("user", "What is the capital of France?")]))
+    assert "Paris" in reply
