@@ -387,3 +387,39 @@ def test_real_starter_llm_answers():
     llm.load()
     reply = "".join(llm.stream([Message("user", "What is the capital of France?")]))
     assert "Paris" in reply
+
+
+# ----------------------------------------------------------------------------- hub
+
+def test_starter_dir_and_paths(monkeypatch, tmp_path):
+    monkeypatch.setenv("ASSISTANT_MODELS", str(tmp_path / "m"))
+    assert hub.starter_dir() == tmp_path / "m" / "starter"
+    monkeypatch.delenv("ASSISTANT_MODELS")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert hub.starter_dir() == tmp_path / "xdg" / "assistant" / "models" / "starter"
+    for path in ("./m", "~/m", "/abs/m", "a/b/c", "m/", "C:\\m"):
+        assert hub.looks_like_path(path), path
+    for name in ("small", "Qwen/Qwen2.5-0.5B-Instruct", "tiny.en"):
+        assert not hub.looks_like_path(name), name
+
+
+def test_probe_is_made_once_and_offline_flag_makes_none(monkeypatch):
+    import httpx
+    from huggingface_hub import constants
+
+    calls = []
+
+    def head(url, **kw):
+        calls.append(url)
+        raise httpx.ConnectError("no route")
+
+    monkeypatch.setattr(httpx, "head", head)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub.forget_probes()
+    assert hub.unreachable_reason("https://huggingface.co/x") == "HF_HUB_OFFLINE is set" and calls == []
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    assert not hub.hub_reachable("https://example.org/a") and not hub.hub_reachable("https://example.org/b")
+    assert calls == ["https://example.org"]  # one probe per host per process
+    hub.forget_probes()

@@ -81,7 +81,8 @@ def _model_lines(r: _Report, config: Any, effective: Any, entries: list) -> None
                 r.line(OK, e.stage, f"{e.backend} {e.name} ({e.status}, {format_size(e.size)}) {e.location}")
             elif used.name != e.name and used.present:
                 r.line(WARN, e.stage, f"{e.backend} {e.name} is missing → the starter model runs instead: "
-                                      f"{used.backend} {used.name} (fix: {e.fix()})")
+                                      f"{used.backend} {used.name} (for the configured one: "
+                                      f"assistant models pull on a connected machine)")
             elif e.hub_url and not e.local and _reachable(e.hub_url):
                 r.line(WARN, e.stage, f"{e.backend} {e.name} is missing; it downloads on first use "
                                       f"(or now: assistant models pull)")
@@ -107,7 +108,8 @@ def _voice_lines(r: _Report, config: Any, effective: Any) -> None:
                 continue
             entry = entry_for(opts, f"tts:{lang}")
             if entry.present:
-                chosen = f"{entry.backend} {entry.name}" + (" (fallback)" if source == "fallback" else "")
+                label = entry.name if entry.name.startswith(entry.backend) else f"{entry.backend} {entry.name}"
+                chosen = label + (" (fallback)" if source == "fallback" else "")
                 break
         if chosen is None and effective.tts.espeak_fallback and shutil.which("espeak-ng"):
             chosen = "espeak-ng"

@@ -50,13 +50,17 @@ def run_list(args: argparse.Namespace) -> int:
 
     from assistant.models.inventory import configured_models, format_size
 
-    entries = configured_models(_load(args))
+    from assistant.models import resolve_models
+
+    config = _load(args)
+    entries = configured_models(config)
+    _, notes = resolve_models(config) if any(e.status == "missing" for e in entries) else (config, [])
     if args.json:
         print(json.dumps([{**e.__dict__, "status": e.status, "fix": e.fix()} for e in entries], indent=2))
     else:
         table = Table(title="models the configuration uses")
         for col in ("stage", "backend", "model", "where", "size", "status"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         for e in entries:
             style = {"present": "green", "missing": "red"}.get(e.status, "")
             table.add_row(e.stage, e.backend, e.name, e.location, format_size(e.size),
@@ -65,6 +69,8 @@ def run_list(args: argparse.Namespace) -> int:
         fixes = sorted({e.fix() for e in entries if e.fix()})
         for fix in fixes:
             console.print(f"[yellow]fix:[/] {fix}")
+        for note in notes:
+            console.print(note)
     return MISSING_EXIT if any(e.status == "missing" for e in entries) else 0
 
 

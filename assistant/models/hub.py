@@ -76,17 +76,31 @@ def unreachable_reason(url: str | None = None, timeout: float = PROBE_TIMEOUT_S)
     with _lock:
         if key in _probes:
             return _probes[key]
-    import httpx
-
-    try:
-        httpx.head(base, timeout=timeout, follow_redirects=False)
-        why = None
-    except httpx.HTTPError as e:
-        log.debug("probing %s failed: %r", base, e)
-        why = f"{parts.hostname} is unreachable ({type(e).__name__})"
+    why = _probe(base, parts.hostname or base, timeout)
     with _lock:
         _probes[key] = why
     return why
+
+
+def _probe(base: str, host: str, timeout: float) -> str | None:
+    # The name lookup is not bounded by httpx's timeout (getaddrinfo blocks, for 10 s or more with
+    # a dead DNS server): the request runs in a daemon thread and we wait for it at most ~timeout.
+    import httpx
+
+    answer: list[str | None] = []
+
+    def head() -> None:
+        try:
+            httpx.head(base, timeout=timeout, follow_redirects=False)
+            answer.append(None)
+        except httpx.HTTPError as e:
+            log.debug("probing %s failed: %r", base, e)
+            answer.append(f"{host} is unreachable ({type(e).__name__})")
+
+    thread = threading.Thread(target=head, name=f"probe {host}", daemon=True)
+    thread.start()
+    thread.join(timeout + 0.5)
+    return answer[0] if answer else f"{host} is unreachable (no answer in {timeout:.0f} s)"
 
 
 def hub_reachable(url: str | None = None, timeout: float = PROBE_TIMEOUT_S) -> bool:
