@@ -207,11 +207,14 @@ def fetch(entry: ModelEntry, options: Any) -> str:
 
         return download_model(entry.name, cache_dir=options.download_root)
     if entry.backend == "transformers":
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import HfApi, snapshot_download
 
+        ignore = ["*.onnx", "onnx/*", "*.gguf", "*.h5", "*.msgpack", "*.ot", "*.tflite", "openvino/*"]
+        files = HfApi().list_repo_files(entry.name, revision=options.revision)
+        if any(f.endswith(".safetensors") for f in files):  # transformers prefers them: skip the copies
+            ignore += ["*.bin", "*.pth", "*.pt"]
         return snapshot_download(entry.name, revision=options.revision, cache_dir=options.cache_dir,
-                                 ignore_patterns=["*.onnx", "onnx/*", "*.gguf", "*.h5", "*.msgpack", "*.ot",
-                                                  "*.tflite", "openvino/*", "*.bin.index.json"])
+                                 ignore_patterns=ignore)
     if entry.backend == "coqui":
         from assistant.tts.torchaudio_compat import import_tts
 
