@@ -14,13 +14,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from assistant.models.starter import (LLM_GGUF, LLM_HF, WHISPER_CT2, WHISPER_PT, Pack, Say, _remove,
-                                      _write_manifest, read_manifest, sha256_of)
+from assistant.models.starter import (LLM_GGUF, LLM_HF, WHISPER_CT2, WHISPER_PT, Pack, Say, _clean_stale,
+                                      _remove, _write_manifest, read_manifest, sha256_of)
 
 
 def derive(root: Path, pack: Pack, say: Say) -> list[str]:
     """Files made from the pack by code in this project; each built aside and renamed into
     place, then recorded in the manifest. A step whose code is missing is skipped with a note."""
+    _clean_stale(root, ".*.tmp-*")  # left by a killed install
     manifest = read_manifest(root) or {}
     derived: dict[str, str] = dict(manifest.get("derived") or {})
     notes: list[str] = []
@@ -38,6 +39,7 @@ def derive(root: Path, pack: Pack, say: Say) -> list[str]:
                 continue
             _remove(root / top)
             os.rename(tmp, root / top)
+            derived = {k: v for k, v in derived.items() if not k.startswith(top + "/")}
             derived.update(_digests(root, root / top))
             added.append(rel)
         except Exception as e:  # a derived file is an optimisation: the pack works without it

@@ -199,11 +199,11 @@ def _remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _clean_stale(parent: Path) -> None:
+def _clean_stale(parent: Path, pattern: str = ".starter.*-*") -> None:
     """Temporary directories of installs that were killed (their process is gone)."""
     if not parent.is_dir():
         return
-    for p in parent.glob(".starter.*-*"):
+    for p in parent.glob(pattern):
         pid = p.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):
             _remove(p)
