@@ -12,7 +12,6 @@ import argparse
 import platform
 import shutil
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from assistant.cli import add_config_args
@@ -58,9 +57,7 @@ def _torch_line(r: _Report) -> None:
 def _hubs(config: Any, entries: list) -> dict[str, str | None]:
     from assistant.models import hub
 
-    urls = {hub.hf_endpoint(), hub.WHISPER_HOST, hub.COQUI_HOST} | {e.hub_url for e in entries if e.hub_url}
-    with ThreadPoolExecutor(max_workers=len(urls)) as pool:
-        return dict(zip(urls, pool.map(hub.unreachable_reason, urls)))
+    return hub.probe_all([hub.hf_endpoint(), hub.WHISPER_HOST, hub.COQUI_HOST, *(e.hub_url for e in entries)])
 
 
 def _model_lines(r: _Report, config: Any, effective: Any, entries: list) -> None:

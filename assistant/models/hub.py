@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import Iterable
 from urllib.parse import urlparse
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,18 @@ def _probe(base: str, host: str, timeout: float) -> str | None:
     thread.start()
     thread.join(timeout + 0.5)
     return answer[0] if answer else f"{host} is unreachable (no answer in {timeout:.0f} s)"
+
+
+def probe_all(urls: Iterable[str | None]) -> dict[str, str | None]:
+    """``unreachable_reason`` for several hubs at once (in parallel: a dead network costs one
+    timeout, not one per hub)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    wanted = sorted({u for u in urls if u})
+    if not wanted:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+        return dict(zip(wanted, pool.map(unreachable_reason, wanted)))
 
 
 def hub_reachable(url: str | None = None, timeout: float = PROBE_TIMEOUT_S) -> bool:

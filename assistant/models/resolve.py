@@ -85,28 +85,28 @@ def resolve_models(config: Any) -> tuple[Any, list[str]]:
     """``config`` with starter models where the configured ones can't be had; and the notes
     (one start-up line when anything was replaced)."""
     root = hub.starter_dir()
+    entries = [entry_for(config.stt, "stt"), entry_for(config.llm, "llm")]
+    if "en" in config.tts.voices:
+        entries.append(entry_for(config.tts.voices["en"], "tts:en"))
+    if not root.is_dir():
+        return config, []  # nothing to fall back to: the backends report what is missing
+    hub.probe_all(e.hub_url for e in entries if not e.present and not e.local)  # in parallel, once
     replaced: list[str] = []
-    missing: list[str] = []
     changes: dict[str, Any] = {}
 
-    stt = entry_for(config.stt, "stt")
+    stt, llm = entries[0], entries[1]
     if _missing(stt):
         sub = _starter_stt(config, root)
         if sub:
             changes["stt"] = sub[0]
             replaced.append(f"speech recognition {sub[1]} instead of {stt.name}")
-        else:
-            missing.append(stt.name)
-    llm = entry_for(config.llm, "llm")
     if _missing(llm):
         sub = _starter_llm(config, root)
         if sub:
             changes["llm"] = sub[0]
             replaced.append(f"language model {sub[1]} instead of {llm.name}")
-        else:
-            missing.append(llm.name)
     en = config.tts.voices.get("en")
-    if en is not None and _missing(entry_for(en, "tts:en")):
+    if en is not None and _missing(entries[2]):
         sub = _starter_voice(root)
         if sub:
             voices = {**config.tts.voices, "en": sub[0]}
