@@ -112,6 +112,8 @@ class ChatLoop:
         worker = threading.Thread(target=self._turn_worker, name="turns", daemon=True)
         worker.start()
         if greet:
+            if getattr(self.bot, "model_notes", None):  # starter models stand in for missing ones
+                self._say_message("starter", self.bot.config.language.default)
             self._say_message("ready", self.bot.config.language.default)
         self._cue(listening_cue)
         self.captions.status("listening")

@@ -57,6 +57,7 @@ class Assistant:
         self._loaded: set[str] = set()
         self.reply_checker = ReplyLanguageChecker()
         self._vad = vad  # for recordings that did not come through the endpointer (lazy)
+        self.model_notes: list[str] = []  # the starter-fallback line, when starter models run
 
     # ------------------------------------------------------------------ construction
 
@@ -64,10 +65,20 @@ class Assistant:
     def from_config(cls, path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (),
                     config: Config | None = None) -> "Assistant":
         """Build (but don't load) every stage from a YAML file and ``--set`` style overrides."""
-        config = config or load_config(path, overrides)
+        from assistant.models import resolve_models
+
+        config, notes = resolve_models(config or load_config(path, overrides))
         stt = registry.get("stt", config.stt.backend).create(config.stt)
         llm = registry.get("llm", config.llm.backend).create(config.llm)
-        return cls(config, stt, llm, VoiceRouter(config.tts))
+        bot = cls(config, stt, llm, VoiceRouter(config.tts))
+        bot.model_notes = notes
+        return bot
+
+    def models_in_use(self) -> dict[str, str]:
+        """``{"stt": "backend:model", "llm": ...}`` as configured after the starter fallback."""
+        from assistant.tts.voices import voice_label
+
+        return {stage: voice_label(opts) for stage, opts in (("stt", self.config.stt), ("llm", self.config.llm))}
 
     def load(self, stages: tuple[str, ...] = ("stt", "llm", "tts")) -> dict[str, float]:
         """Load models now (otherwise each loads on first use). Returns load times in ms."""
@@ -92,7 +103,7 @@ class Assistant:
 
     def new_turn(self, source: str) -> Turn:
         turn = Turn(id=self._next_id, started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-                    input=source)
+                    input=source, models=self.models_in_use())
         self._next_id += 1
         return turn
 

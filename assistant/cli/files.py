@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from assistant.cli import add_config_args
-from assistant.cli.output import console, print_turn
+from assistant.cli.output import console, print_notes, print_turn
 
 NO_SPEECH_EXIT = 9  # the recording held no speech: nothing was answered or written
 
@@ -35,6 +35,7 @@ def run_respond(args: argparse.Namespace) -> int:
     output = args.output or f"{Path(args.input).stem}.reply.wav"
     output_format(output)  # fail on a bad extension before any model loads
     bot = Assistant.from_config(args.config, args.overrides)
+    print_notes(bot.model_notes)
     with console.status("loading models…"):
         bot.load(("stt", "llm"))
     turn = bot.respond(args.input, output=output)
@@ -84,15 +85,17 @@ def format_transcript(transcript, fmt: str) -> str:
 
 def run_transcribe(args: argparse.Namespace) -> int:
     from assistant.audio.io import load_audio
-    from assistant.config import load_config
     from assistant import registry
+    from assistant.config import load_config
+    from assistant.models import resolve_models
 
     overrides = list(args.overrides)
     for key, value in (("model", args.model), ("language", args.language), ("task", args.task),
                        ("initial_prompt", args.initial_prompt)):
         if value is not None:
             overrides.append(f"stt.{key}={json.dumps(value)}")
-    config = load_config(args.config, overrides)
+    config, notes = resolve_models(load_config(args.config, overrides))
+    print_notes(notes)
     audio = load_audio(args.input, 16000)
     stt = registry.get("stt", config.stt.backend).create(config.stt)
     stt.load()
@@ -130,7 +133,10 @@ def run_say(args: argparse.Namespace) -> int:
     output_format(args.output)
     if not args.text.strip():
         raise AssistantError("nothing to say: TEXT is empty")
-    config = load_config(args.config, args.overrides)
+    from assistant.models import resolve_models
+
+    config, notes = resolve_models(load_config(args.config, args.overrides))
+    print_notes(notes)
     language = args.language or config.language.default
     from assistant.errors import ConfigError
 

@@ -76,6 +76,8 @@ def run_chat(args: argparse.Namespace) -> int:
     out_device = resolve_device(audio.output_device, "output")
     captions.status("loading")
     bot = Assistant.from_config(config=config)
+    for note in bot.model_notes:
+        captions.notice(note)
     vad = make_vad(audio.vad)
     endpointer = Endpointer(vad, threshold=audio.vad_threshold, min_silence_ms=audio.min_silence_ms,
                             min_speech_ms=audio.min_speech_ms, max_utterance_s=audio.max_utterance_s,

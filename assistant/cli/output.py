@@ -26,6 +26,13 @@ def print_error(e: AssistantError) -> None:
     err_console.print(f"[bold red]error:[/] {escape(str(e))}")
 
 
+def print_notes(notes: list[str]) -> None:
+    """Start-up notes (e.g. which starter models stand in for missing ones), on stderr so that
+    machine-readable stdout (--json, transcripts) stays clean."""
+    for note in notes:
+        err_console.print(f"[yellow]{escape(note)}[/]")
+
+
 def heard_line(turn: Turn) -> str:
     t = turn.transcript
     if t is None:
