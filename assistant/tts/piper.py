@@ -53,6 +53,7 @@ from pydantic import Field, field_validator
 
 from assistant.errors import (AssistantError, ConfigError, MissingDependencyError, ModelNotFoundError,
                               StageError)
+from assistant.models.hub import starter_dir
 from assistant.options import BackendOptions, Device
 from assistant.types import AudioChunk
 
@@ -111,14 +112,6 @@ class PiperOptions(BackendOptions):
 # -- finding the voice files ----------------------------------------------------------------------
 
 
-def starter_dir() -> Path:
-    """The starter pack's directory (the one place this file knows it)."""
-    try:
-        from assistant.models import starter_dir as models_starter_dir  # the models helper's, once merged
-    except ImportError:
-        return Path(os.environ.get("ASSISTANT_MODELS", "~/.cache/assistant/models")).expanduser() / "starter"
-    return Path(models_starter_dir())
-
 
 def repo_path(name: str) -> str:
     """``de_DE-thorsten-medium`` → ``de/de_DE/thorsten/medium/de_DE-thorsten-medium.onnx``."""
@@ -156,13 +149,13 @@ def find_local(model: str) -> Path | None:
 def _download(name: str) -> Path:
     from huggingface_hub import constants, hf_hub_download
 
-    from assistant.llm.transformers import _hub_reachable, _is_offline
+    from assistant.models import hub
 
-    offline = _is_offline()
+    offline = hub.is_offline()
     fix = (f"on a connected machine run `hf download {REPO_ID} {repo_path(name)} {repo_path(name)}.json` and "
            f"copy the Hugging Face cache ({_hf_hub_cache()}) here, or set the voice's model to a local "
            f".onnx file (with its .onnx.json beside it)")
-    if offline or not _hub_reachable():
+    if offline or not hub.hub_reachable(constants.ENDPOINT):
         why = "HF_HUB_OFFLINE is set" if offline else f"{constants.ENDPOINT} is unreachable"
         raise ModelNotFoundError(f"piper voice '{name}' is not in the starter pack ({starter_dir() / 'piper'}) "
                                  f"or the Hugging Face cache, and can't be downloaded: {why}", fix)
