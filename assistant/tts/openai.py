@@ -200,9 +200,10 @@ class WavStream(PcmStream):
         self._width = 2
         self._float = False
         self._channels = 1
+        self._in_data = False
 
     def feed(self, data: bytes) -> AudioChunk | None:
-        if self.rate:
+        if self._in_data:
             return self._samples(data)
         self._header += data
         h = self._header
@@ -217,7 +218,7 @@ class WavStream(PcmStream):
             if chunk_id == b"data":
                 if not self.rate:
                     raise ValueError("the WAV has no fmt chunk before its data")
-                self._header = b""
+                self._header, self._in_data = b"", True
                 return self._samples(h[body:])
             if body + size > len(h):
                 return None  # wait for the rest of this chunk
@@ -251,6 +252,6 @@ class WavStream(PcmStream):
         return AudioChunk(x, self.rate)
 
     def finish(self, url: str) -> None:
-        if not self.rate and self._header:
+        if not self._in_data and self._header:  # nothing at all is reported as "no audio"
             raise StageError("tts", f"the TTS server at {url} sent an incomplete WAV header "
-                                    f"({len(self._header)} bytes)")
+                                    f"({len(self._header)} bytes, no data chunk)")
