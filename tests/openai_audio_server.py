@@ -65,6 +65,7 @@ class FakeSpeechServer:
         self.avg_logprob = -0.25
         self.requests: list[dict] = []
         self.gate = threading.Event()  # mode "gated": the rest of the audio waits for it
+        self.engine = None  # when set: engine(AudioChunk, language, prompt) -> Transcript answers
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -154,6 +155,8 @@ class FakeSpeechServer:
             return self.send(h, 200, "text/plain", text.encode())
         if fmt != "verbose_json":
             return self.send(h, 200, "application/json", json.dumps({"text": text}).encode())
+        if self.engine is not None:
+            return self.send(h, 200, "application/json", json.dumps(self.run_engine(record, form)).encode())
         language = self.language
         if form.get("language"):  # a fixed language is echoed back, by name as OpenAI does
             language = WHISPER_LANGUAGES.get(form["language"], form["language"])
@@ -167,6 +170,19 @@ class FakeSpeechServer:
                   "language": language, "duration": duration, "text": text, "segments": segments,
                   "usage": {"type": "duration", "seconds": int(np.ceil(duration))}}
         self.send(h, 200, "application/json", json.dumps(answer).encode())
+
+    def run_engine(self, record: dict, form: dict) -> dict:
+        """A real transcription as OpenAI's verbose_json (the language by name, as OpenAI sends it)."""
+        from assistant.types import AudioChunk
+
+        rate = record["wav"][0]
+        audio = AudioChunk(record["samples"].astype(np.float32) / 32768.0, rate)
+        t = self.engine(audio, form.get("language"), form.get("prompt"))
+        segments = [{"id": i, "seek": 0, "start": s.start, "end": s.end, "text": " " + s.text, "tokens": [],
+                     "temperature": 0.0, "avg_logprob": s.avg_logprob, "compression_ratio": s.compression_ratio,
+                     "no_speech_prob": s.no_speech_probability} for i, s in enumerate(t.segments)]
+        return {"task": "transcribe", "language": WHISPER_LANGUAGES[t.language], "duration": t.duration,
+                "text": t.text, "segments": segments}
 
     # -- /v1/audio/speech --------------------------------------------------------------------
 

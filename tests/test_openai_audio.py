@@ -304,3 +304,44 @@ def test_a_turn_with_remote_stt_and_tts(server, tmp_path):
     assert turn.reply_audio.duration == pytest.approx(len("Sure. Here it is.") * SECONDS_PER_CHAR, abs=0.05)
     paths = [r["path"] for r in server.requests]
     assert paths == ["/v1/audio/transcriptions", "/v1/audio/speech"]  # detection reused: one STT request
+
+
+# -- real speech through the wire ---------------------------------------------------------------
+
+def starter_whisper():
+    # Until assistant.models.starter_dir() lands here (the "models" branch), the one place that knows the layout.
+    import os
+    from pathlib import Path
+
+    path = Path(os.environ.get("ASSISTANT_MODELS", "~/.cache/assistant/models")).expanduser() / "starter" / "whisper-base-ct2"
+    if not (path / "model.bin").is_file():
+        pytest.skip(f"starter Whisper model not found: {path}")
+    pytest.importorskip("faster_whisper")
+    from assistant.stt.faster_whisper import FasterWhisperSTT, FasterWhisperOptions
+
+    stt = FasterWhisperSTT(FasterWhisperOptions(model=str(path), beam_size=None, compute_type="int8"))
+    stt.load()
+    return stt
+
+
+def test_remote_whisper_gives_what_local_whisper_gives(server, clip="fleurs/fleurs-es-001.ogg", language="es"):
+    """A server running real Whisper (faster-whisper, starter model) behind the fake's HTTP layer:
+    stt: openai must give the same text, language and no-speech evidence as the same model locally."""
+    from assistant.audio.io import load_audio
+    from tests.shared import shared_audio
+
+    local = starter_whisper()
+    server.engine = lambda audio, lang, prompt: local.transcribe(audio, language=lang, initial_prompt=prompt)
+    audio = load_audio(shared_audio(clip), 16000)
+    remote = OpenAISTT(base_url=server.url, timeout_s=120)
+    probs = remote.detect_language(audio)
+    assert probs == {language: 1.0}
+    got = remote.transcribe(audio, language=language)
+    # The wire carries 16-bit samples (Whisper can change a word for 1 LSB): the local reference
+    # hears exactly what the server decoded, and detects then decodes as the server did.
+    heard = type(audio)(server.requests[0]["samples"].astype(np.float32) / 32768.0, 16000)
+    want = local.transcribe(heard)
+    assert len(server.requests) == 1
+    assert got.text == want.text and got.language == want.language == language and got.text
+    assert got.no_speech_probability == pytest.approx(want.no_speech_probability, abs=1e-6)
+    assert got.avg_logprob == pytest.approx(want.avg_logprob, abs=1e-6)
