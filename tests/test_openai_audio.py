@@ -345,3 +345,18 @@ def test_remote_whisper_gives_what_local_whisper_gives(server, clip="fleurs/fleu
     assert got.text == want.text and got.language == want.language == language and got.text
     assert got.no_speech_probability == pytest.approx(want.no_speech_probability, abs=1e-6)
     assert got.avg_logprob == pytest.approx(want.avg_logprob, abs=1e-6)
+
+
+def test_the_fake_server_answers_the_official_client(server):
+    """The stand-in speaks what OpenAI's own Python client sends and expects."""
+    openai = pytest.importorskip("openai")
+    from assistant.audio.io import wav_bytes
+
+    client = openai.OpenAI(base_url=server.url, api_key="sk-x", max_retries=0, timeout=10)
+    r = client.audio.transcriptions.create(model="whisper-1", file=("a.wav", wav_bytes(speech()), "audio/wav"),
+                                           response_format="verbose_json", language="en")
+    assert r.text == server.text and r.language == "english" and r.segments[0].no_speech_prob == 0.02
+    assert server.requests[-1]["form"]["response_format"] == "verbose_json"
+    wav = client.audio.speech.create(model="tts-1", voice="alloy", input=SAY, response_format="wav").read()
+    chunk = WavStream().feed(wav)
+    assert chunk.sample_rate == TTS_RATE and len(chunk.samples) == len(speech_for(SAY))
