@@ -123,7 +123,17 @@ def test_translate_posts_to_translations_without_language(server):
     t = OpenAISTT(base_url=server.url, task="translate", language="de").transcribe(speech())
     (req,) = server.requests
     assert req["path"] == "/v1/audio/translations" and "language" not in req["form"]
-    assert t.task == "translate"
+    assert t.task == "translate" and t.language == "de"
+
+
+def test_translate_detects_the_spoken_language_with_a_transcription(server):
+    server.language = "german"  # a translation would say "english": the language it wrote
+    stt = OpenAISTT(base_url=server.url, task="translate")
+    audio = speech()
+    assert stt.detect_language(audio) == {"de": 1.0}
+    t = stt.transcribe(audio, language="de")
+    assert [r["path"] for r in server.requests] == ["/v1/audio/transcriptions", "/v1/audio/translations"]
+    assert t.task == "translate" and t.language == "de"
 
 
 def test_too_short_audio_never_leaves_the_machine(server):

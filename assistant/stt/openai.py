@@ -6,6 +6,8 @@ Each utterance goes up as a 16 kHz mono 16-bit WAV (multipart ``file``) with ``m
 spoken language and, per segment, ``no_speech_prob`` and ``avg_logprob``, so the no-speech guard
 works as with a local Whisper. A server that rejects ``verbose_json`` is asked again in ``json``
 (once; remembered for the session); then there is no language and no no-speech evidence.
+With ``task: translate`` the text comes from ``/v1/audio/translations``; the spoken language is
+detected with a transcription request first (a translation reports only "english").
 
 **Language probabilities.** These servers report only the language they detected, not Whisper's
 distribution over all of them. ``detect_language`` therefore returns ``{detected: 1.0}``: the
@@ -100,8 +102,8 @@ class OpenAISTT:
         elif overrides:
             options = options.model_copy(update=overrides)
         self.options = options
-        endpoint = "translations" if options.task == "translate" else "transcriptions"
-        self.url = f"{options.base_url}/audio/{endpoint}"
+        self.detect_url = f"{options.base_url}/audio/transcriptions"
+        self.url = f"{options.base_url}/audio/translations" if options.task == "translate" else self.detect_url
         self.response_format = options.response_format
         self._key: str | None = None
         self._client: Any = None
@@ -131,11 +133,14 @@ class OpenAISTT:
     def detect_language(self, audio: AudioChunk) -> dict[str, float]:
         """``{language: 1.0}`` for the language the server detected (see the module's note)."""
         audio = audio.resampled(SAMPLE_RATE)
-        transcript = self._request(audio, None, self.options.prompt_for(None))
+        # A translation reports the language it wrote (English): ask for a transcription instead.
+        transcript = self._request(audio, None, self.options.prompt_for(None), self.detect_url)
         if not transcript.language:
-            raise StageError("stt", f"the STT server at {self.url} does not report the spoken language "
+            raise StageError("stt", f"the STT server at {self.detect_url} does not report the spoken language "
                                     f"(it answered in `{self.response_format}` format)",
                              "set stt.language to the language spoken, or use a server with verbose_json")
+        if self.options.task == "translate":
+            return {transcript.language: 1.0}
         with self._lock:
             self._recent[(_fingerprint(audio), transcript.language)] = transcript
             while len(self._recent) > KEEP_RESULTS:
@@ -154,40 +159,41 @@ class OpenAISTT:
             if cached is not None:
                 return cached
         prompt = initial_prompt if initial_prompt is not None else self.options.prompt_for(language)
-        return self._request(audio, language, prompt)
+        return self._request(audio, language, prompt, self.url)
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    def _request(self, audio: AudioChunk, language: str | None, prompt: str | None) -> Transcript:
+    def _request(self, audio: AudioChunk, language: str | None, prompt: str | None, url: str) -> Transcript:
         from assistant.audio.io import wav_bytes
 
         self.load()
         o = self.options
         form: dict[str, Any] = {k: str(v) for k, v in o.extra_body.items()}
         form.update(model=o.model, temperature=str(o.temperature))
-        if language and o.task == "transcribe":  # /audio/translations takes no language
+        translate = url != self.detect_url
+        if language and not translate:  # /audio/translations takes no language
             form["language"] = language
         if prompt:
             form["prompt"] = prompt
         files = {"file": ("utterance.wav", wav_bytes(audio), "audio/wav")}
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
-        with translate_errors("stt", "STT", self.url, o.timeout_s):
-            response = self._post(form, files, headers)
-            if response.status_code == 400 and self.response_format == "verbose_json" \
+        with translate_errors("stt", "STT", url, o.timeout_s):
+            response = self._post(url, form, files, headers)
+            if response.status_code in (400, 422) and self.response_format == "verbose_json" \
                     and "verbose_json" in response.text:
                 log.warning("the STT server at %s does not offer verbose_json: asking for json from now on "
-                            "(no language detection, no no-speech probabilities)", self.url)
+                            "(no language detection, no no-speech probabilities)", url)
                 self.response_format = "json"
-                response = self._post(form, files, headers)
+                response = self._post(url, form, files, headers)
         if response.status_code >= 400:
-            raise http_error("stt", "STT", self.url, response, self._key, o.api_key_env, o.model)
-        return self._parse(response, language, audio.duration)
+            raise http_error("stt", "STT", url, response, self._key, o.api_key_env, o.model)
+        return self._parse(response, url, language, audio.duration, "translate" if translate else "transcribe")
 
-    def _post(self, form: dict[str, Any], files: dict[str, Any], headers: dict[str, str]) -> Any:
+    def _post(self, url: str, form: dict[str, Any], files: dict[str, Any], headers: dict[str, str]) -> Any:
         data = dict(form, response_format=self.response_format)
-        return self._client.post(self.url, data=data, files=files, headers=headers)
+        return self._client.post(url, data=data, files=files, headers=headers)
 
-    def _parse(self, response: Any, language: str | None, duration: float) -> Transcript:
+    def _parse(self, response: Any, url: str, language: str | None, duration: float, task: str) -> Transcript:
         try:
             body = response.json()
             text = body["text"]
@@ -195,15 +201,13 @@ class OpenAISTT:
                 raise TypeError
         except (ValueError, KeyError, TypeError):
             kind = response.headers.get("content-type", "?")
-            raise StageError("stt", f"the STT server at {self.url} sent an unexpected answer ({kind}): "
+            raise StageError("stt", f"the STT server at {url} sent an unexpected answer ({kind}): "
                                     f"{response.text[:120]!r}",
                              "is stt.base_url an OpenAI-compatible API root (ending in /v1)?") from None
         reported = body.get("language")
         detected = code_of(reported) if isinstance(reported, str) and reported else None
         if reported and detected is None:
-            log.warning("the STT server at %s reported an unknown language %r", self.url, reported)
-        if self.options.task == "translate":
-            detected = detected or "en"
+            log.warning("the STT server at %s reported an unknown language %r", url, reported)
         segments = tuple(_segment(s) for s in body.get("segments") or () if isinstance(s, dict))
         spoken = tuple(s for s in segments if s.text)
         if segments and segments[0].no_speech_probability is not None:
@@ -213,7 +217,7 @@ class OpenAISTT:
         return Transcript(
             text=text.strip(), language=language or detected or "", language_probability=None,
             no_speech_probability=no_speech, avg_logprob=_weighted_logprob(spoken), segments=spoken,
-            task=self.options.task, duration=float(body.get("duration") or duration))
+            task=task, duration=float(body.get("duration") or duration))
 
 
 def _segment(s: dict[str, Any]) -> Segment:
