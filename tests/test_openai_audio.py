@@ -370,3 +370,23 @@ def test_the_fake_server_answers_the_official_client(server):
     wav = client.audio.speech.create(model="tts-1", voice="alloy", input=SAY, response_format="wav").read()
     chunk = WavStream().feed(wav)
     assert chunk.sample_rate == TTS_RATE and len(chunk.samples) == len(speech_for(SAY))
+
+
+def test_against_a_real_speech_server():
+    """Both backends against a running server that really transcribes and speaks (e.g. `assistant
+    serve`, vLLM, speaches): set ASSISTANT_SPEECH_SERVER=http://HOST:PORT/v1 to run it."""
+    import os
+
+    from assistant.audio.io import load_audio
+    from tests.shared import shared_audio
+
+    url = os.environ.get("ASSISTANT_SPEECH_SERVER")
+    if not url:
+        pytest.skip("set ASSISTANT_SPEECH_SERVER to the /v1 URL of a real speech server")
+    audio = load_audio(shared_audio("jfk.flac"), 16000)
+    stt = OpenAISTT(base_url=url, timeout_s=120)
+    probs = stt.detect_language(audio)
+    t = stt.transcribe(audio, language=next(iter(probs)))
+    assert probs == {"en": 1.0} and "country" in t.text.lower()
+    chunks = list(OpenAITTS(base_url=url, timeout_s=120).synthesize("Ask not what your country can do for you.", "en"))
+    assert sum(c.duration for c in chunks) > 1.0
