@@ -51,6 +51,8 @@ BACKENDS: dict[str, dict[str, Backend]] = {
         "whisper": _B("stt", "whisper", "assistant.stt.whisper:WhisperSTT",
                       "assistant.stt.whisper:WhisperOptions", ("whisper",), "pip install openai-whisper"),
         "faster-whisper": _B("stt", "faster-whisper", "assistant.stt.faster_whisper:FasterWhisperSTT", "assistant.stt.faster_whisper:FasterWhisperOptions", ("faster_whisper",), "pip install faster-whisper"),
+        "openai": _B("stt", "openai", "assistant.stt.openai:OpenAISTT",
+                     "assistant.stt.openai:OpenAISTTOptions", ("httpx",), "pip install httpx"),
     },
     "llm": {
         "transformers": _B("llm", "transformers", "assistant.llm.transformers:TransformersLLM",
@@ -66,6 +68,8 @@ BACKENDS: dict[str, dict[str, Backend]] = {
                      "assistant.tts.espeak:EspeakOptions", (), "apt-get install espeak-ng"),
         "piper": _B("tts", "piper", "assistant.tts.piper:PiperTTS",
                     "assistant.tts.piper:PiperOptions", ("onnxruntime",), "pip install onnxruntime"),
+        "openai": _B("tts", "openai", "assistant.tts.openai:OpenAITTS",
+                     "assistant.tts.openai:OpenAITTSOptions", ("httpx",), "pip install httpx"),
     },
 }
 

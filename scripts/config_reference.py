@@ -24,7 +24,7 @@ BEGIN, END = "<!-- config-reference:begin -->", "<!-- config-reference:end -->"
 def _default(field) -> str:
     if field.is_required():
         return "*required*"
-    value = field.default
+    value = field.default_factory() if field.default_factory is not None else field.default
     if value is None:
         return "`null`"
     if isinstance(value, bool):

@@ -193,7 +193,7 @@ def test_bad_output_extension(tiny_config, tmp_path, capsys):
     ("stt:\n  colour: blue\n", "stt.colour: unknown key"),
     ("llm:\n  max_new_tokens: lots\n", "llm.max_new_tokens"),
     ("tts:\n  voices:\n    en: {backend: festival}\n", "valid: coqui, espeak"),
-    ("stt:\n  backend: vosk\n", "valid: faster-whisper, whisper"),
+    ("stt:\n  backend: vosk\n", "valid: faster-whisper, openai, whisper"),
 ])
 def test_bad_configs(tmp_path, capsys, yaml_text, expect):
     cfg = tmp_path / "bad.yaml"

@@ -30,7 +30,10 @@ class Voice:
 
 
 def voice_label(options: BackendOptions) -> str:
-    detail = getattr(options, "model", None) or getattr(options, "voice", None)
+    """``backend:model`` or ``backend:voice``; both when a backend has both (one server model, many
+    voices: the label is also the key voices are loaded under)."""
+    model, voice = getattr(options, "model", None), getattr(options, "voice", None)
+    detail = f"{model}/{voice}" if model and voice else model or voice
     return f"{options.backend}:{detail}" if detail else options.backend
 
 
