@@ -319,11 +319,9 @@ def test_a_turn_with_remote_stt_and_tts(server, tmp_path):
 # -- real speech through the wire ---------------------------------------------------------------
 
 def starter_whisper():
-    # Until assistant.models.starter_dir() lands here (the "models" branch), the one place that knows the layout.
-    import os
-    from pathlib import Path
+    from assistant.models import starter_dir
 
-    path = Path(os.environ.get("ASSISTANT_MODELS", "~/.cache/assistant/models")).expanduser() / "starter" / "whisper-base-ct2"
+    path = starter_dir() / "whisper-base-ct2"
     if not (path / "model.bin").is_file():
         pytest.skip(f"starter Whisper model not found: {path}")
     pytest.importorskip("faster_whisper")
