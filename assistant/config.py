@@ -14,19 +14,22 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from assistant import registry
 from assistant.audio.settings import AudioSettings
 from assistant.errors import ConfigError
-from assistant.options import BackendOptions
+from assistant.guard import SpeechGuard
+from assistant.language.policy import LanguagePolicy
+from assistant.llm.history import DEFAULT_SYSTEM_PROMPT, Conversation
+from assistant.options import BackendOptions, Section
+from assistant.tts.voices import TTSConfig
+
+# Each section's options live next to the code that uses them; this module loads and validates.
+__all__ = ["Config", "Conversation", "DEFAULT_SYSTEM_PROMPT", "LanguagePolicy", "SpeechGuard", "TTSConfig",
+           "load_config", "validate"]
 
 DEFAULT_BACKENDS = {"stt": "whisper", "llm": "transformers"}
-
-DEFAULT_SYSTEM_PROMPT = (
-    "You are a helpful voice assistant. Your replies are spoken aloud, so answer in one to three "
-    "short sentences of plain conversational text: no lists, no markdown, no emoji."
-)
 
 # Coqui VITS voices with open licences; any other language falls back to espeak-ng.
 DEFAULT_VOICES: dict[str, dict[str, Any]] = {
@@ -41,45 +44,13 @@ DEFAULT_VOICES: dict[str, dict[str, Any]] = {
 }
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Section = Section
 
 
-class LanguagePolicy(_Section):
-    """How the turn's language is chosen from Whisper's probabilities (see assistant/language/)."""
-
-    languages: tuple[str, ...] = Field(
-        (), description="Restrict detection to these language codes (empty: any language Whisper knows).")
-    min_probability: float = Field(
-        0.5, ge=0, le=1, description="Below this probability keep the previous turn's language (or `default`).")
-    min_duration_s: float = Field(
-        1.0, ge=0, description="Clips shorter than this keep the previous turn's language.")
-    default: str = Field("en", description="Language used before any turn has set one.")
-    reply_language: str = Field(
-        "same", description="`same`: reply in the user's language; or a code to always reply in that language.")
-    check_reply: bool = Field(
-        True, description="Check the reply's language and regenerate once when it is wrong.")
 
 
-class Conversation(_Section):
-    system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, description="System prompt sent before every turn.")
-    max_turns: int = Field(8, ge=0, description="Keep at most this many past turns as context.")
-    max_tokens: int = Field(2048, ge=0, description="Keep at most this many tokens of past turns as context.")
 
 
-class SpeechGuard(_Section):
-    """When a recording is treated as 'no speech' (no LLM call, nothing spoken)."""
-
-    silence_peak_dbfs: float = Field(
-        -80.0, description="Recordings whose loudest sample is below this (dBFS) are silence; STT is not run.")
-    min_speech_s: float = Field(
-        0.2, ge=0, description="File mode: recordings in which the voice detector finds less speech are not answered.")
-    no_speech_threshold: float = Field(
-        0.6, ge=0, le=1, description="Whisper no-speech probability above which a turn is refused...")
-    logprob_threshold: float = Field(
-        -1.0, description="...when the average log-probability is also below this (Whisper's own rule).")
-    phantom_phrases: tuple[str, ...] = Field(
-        (), description="Extra phrases that count as Whisper hallucinations on non-speech (added to the built-in list).")
 
 
 class Logging(_Section):
@@ -91,17 +62,6 @@ class Output(_Section):
     save_replies: bool = Field(False, description="Save each spoken reply as a WAV file in `directory`.")
 
 
-class TTSConfig(BaseModel):
-    """Voices per language. Each voice is one TTS backend's options."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    voices: dict[str, BackendOptions]
-    fallback: BackendOptions | None
-    espeak_fallback: bool = True
-
-    def voice_for(self, language: str) -> BackendOptions | None:
-        return self.voices.get(language)
 
 
 @dataclass(frozen=True)

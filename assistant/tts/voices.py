@@ -13,13 +13,27 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from pydantic import BaseModel, ConfigDict
+
 from assistant import registry
-from assistant.config import TTSConfig
 from assistant.errors import AssistantError, NoVoiceError
 from assistant.options import BackendOptions
 from assistant.types import AudioChunk
 
 log = logging.getLogger(__name__)
+
+
+class TTSConfig(BaseModel):
+    """Voices per language. Each voice is one TTS backend's options."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    voices: dict[str, BackendOptions]
+    fallback: BackendOptions | None
+    espeak_fallback: bool = True
+
+    def voice_for(self, language: str) -> BackendOptions | None:
+        return self.voices.get(language)
 
 
 @dataclass(frozen=True)
