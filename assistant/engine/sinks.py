@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from assistant.errors import StageError
 from assistant.types import AudioChunk, Turn
 
 
@@ -78,6 +79,8 @@ class CollectingSink(ReplySink):
 
     def complete(self, turn: Turn) -> None:
         if not self.chunks:
+            if turn.voice is not None:  # a voice spoke, yet there is nothing to write
+                raise StageError("tts", f"voice {turn.voice} produced no audio")
             return
         from assistant.audio.io import save_audio
 

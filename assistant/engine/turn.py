@@ -324,9 +324,8 @@ class _Speech:
             try:
                 voice, chunks = self.engine.stages.speak(sentence, self.language)
                 turn.voice = voice
-                seconds, produced = 0.0, 0
-                for chunk in chunks:
-                    produced += 1
+                seconds = 0.0
+                for chunk in chunks:  # a sentence may have no audio (only symbols): not an error
                     if self.cancel.is_set():
                         break
                     if spoken.first_audio_at is None:
@@ -335,8 +334,6 @@ class _Speech:
                         sink.status("speaking")
                     sink.audio(chunk)
                     seconds += chunk.duration
-                if not produced:
-                    raise StageError("tts", f"voice {voice} produced no audio")
                 spoken.sentences.append((sentence, seconds))
             except NoVoiceError as e:
                 turn.notice = (f"No voice is available for {name_of(self.language)}; the reply is shown as "
