@@ -23,6 +23,7 @@ from assistant.guard import SpeechGuard
 from assistant.language.policy import LanguagePolicy
 from assistant.llm.history import DEFAULT_SYSTEM_PROMPT, Conversation
 from assistant.options import BackendOptions, Section
+from assistant.server.settings import ServerSettings
 from assistant.tts.voices import TTSConfig
 
 # Each section's options live next to the code that uses them; this module loads and validates.
@@ -75,6 +76,7 @@ class Config:
     log: Logging
     output: Output
     audio: AudioSettings
+    server: ServerSettings = ServerSettings()
     source: str = "<defaults>"
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,6 +95,7 @@ class Config:
             "log": dump(self.log),
             "output": dump(self.output),
             "audio": dump(self.audio),
+            "server": dump(self.server),
         }
 
 
@@ -103,6 +106,7 @@ class _TopLevel(_Section):
     log: Logging = Logging()
     output: Output = Output()
     audio: AudioSettings = AudioSettings()
+    server: ServerSettings = ServerSettings()
 
     @field_validator("language")
     @classmethod
@@ -314,7 +318,8 @@ def validate(data: dict[str, Any], source: str = "<defaults>", text: str | None 
         raise ConfigError(problems.items)
     assert stt and llm and tts and top
     return Config(stt=stt, llm=llm, tts=tts, language=top.language, conversation=top.conversation,
-                  guard=top.guard, log=top.log, output=top.output, audio=top.audio, source=source)
+                  guard=top.guard, log=top.log, output=top.output, audio=top.audio, server=top.server,
+                  source=source)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:

@@ -4,7 +4,7 @@ from assistant.engine.commands import Command, CommandParsers
 from assistant.engine.session import Session
 from assistant.engine.sinks import CollectingSink, ReplySink
 from assistant.engine.stages import Heard, Stages
-from assistant.engine.turn import FileInput, TurnEngine, TurnPolicy
+from assistant.engine.turn import FileInput, TextInput, TurnEngine, TurnPolicy
 
 __all__ = ["CollectingSink", "Command", "CommandParsers", "FileInput", "Heard", "ReplySink", "Session", "Stages",
-           "TurnEngine", "TurnPolicy"]
+           "TextInput", "TurnEngine", "TurnPolicy"]

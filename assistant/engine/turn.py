@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from assistant.audio.io import load_audio
 from assistant.engine.commands import CommandParsers
 from assistant.engine.session import Session
@@ -29,7 +31,7 @@ from assistant.language.names import name_of
 from assistant.messages import message
 from assistant.text.sentences import SentenceSplitter
 from assistant.turnlog import TurnLog
-from assistant.types import AudioChunk, Turn, Utterance
+from assistant.types import AudioChunk, LanguageDecision, Transcript, Turn, Utterance
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,16 @@ class FileInput:
             audio = load_audio(audio, 16000)
             timings["decode"] = ms_since(t0)
         return Utterance(audio, source=self.name)
+
+
+@dataclass(frozen=True)
+class TextInput:
+    """Typed words instead of speech (a chat box, a server's text item): no STT; the language is
+    the one given, else the conversation's last one, else the default."""
+
+    text: str
+    language: str | None = None
+    name: str = "<text>"
 
 
 class _WholeText:
@@ -117,19 +129,22 @@ class TurnEngine:
 
     # ------------------------------------------------------------------ one turn
 
-    def run(self, session: Session, source: Utterance | FileInput, sink: ReplySink,
+    def run(self, session: Session, source: Utterance | FileInput | TextInput, sink: ReplySink,
             policy: TurnPolicy = TurnPolicy(), turn: Turn | None = None,
             cancel: threading.Event | None = None) -> Turn:
         """Run one turn and log it. Returns the turn (``status`` says how it ended); raises its
         ``AssistantError`` after logging only when ``policy.raise_errors``."""
         if turn is None:
-            turn = session.new_turn(source.name if isinstance(source, FileInput) else source.source or "microphone")
+            turn = session.new_turn(source.source or "microphone" if isinstance(source, Utterance) else source.name)
         cancel = cancel or threading.Event()
         t_start = time.perf_counter()
         failure: AssistantError | None = None
         try:
             utterance = source.utterance(turn.timings_ms) if isinstance(source, FileInput) else source
-            self._turn(session, turn, utterance, sink, policy, cancel)
+            if isinstance(utterance, TextInput):
+                self._text_turn(session, turn, utterance, sink, policy, cancel)
+            else:
+                self._turn(session, turn, utterance, sink, policy, cancel)
             sink.complete(turn)
         except AssistantError as e:
             failure = e
@@ -142,7 +157,7 @@ class TurnEngine:
         finally:
             turn.timings_ms["total"] = ms_since(t_start)
             try:
-                self.turn_log.append(turn.to_dict())
+                self.turn_log.append(turn.to_dict() | {"session": session.id})
             except AssistantError as e:
                 if policy.raise_errors and failure is None:
                     raise
@@ -165,8 +180,20 @@ class TurnEngine:
             log.info("not answered: %s", heard.no_speech)
             return
         assert heard.transcript and heard.decision
-        language = heard.decision.language
-        text = heard.transcript.text
+        self._answer(session, turn, heard.transcript.text, heard.decision.language, utterance, sink, policy, cancel)
+
+    def _text_turn(self, session: Session, turn: Turn, typed: TextInput, sink: ReplySink, policy: TurnPolicy,
+                   cancel: threading.Event) -> None:
+        language = typed.language or session.language.previous or self.config.language.default
+        turn.transcript = Transcript(typed.text, language, None)
+        turn.decision = LanguageDecision(language, "given" if typed.language else "kept-previous", None)
+        sink.status("thinking")
+        self._answer(session, turn, typed.text, language, Utterance(AudioChunk(np.zeros(0, np.float32), 16000),
+                                                                    source=typed.name), sink, policy, cancel)
+
+    def _answer(self, session: Session, turn: Turn, text: str, language: str, utterance: Utterance,
+                sink: ReplySink, policy: TurnPolicy, cancel: threading.Event) -> None:
+        """From the user's words on: carry-over, local command, reply language, reply."""
         if session.carry:
             text, session.carry = f"{session.carry} {text}", ""
         sink.heard(turn)
