@@ -160,3 +160,32 @@ def test_sessions_are_separate_and_limited(server):
         ids.add(next_of(ws, "session.updated")["session"]["id"])
         ws.close()
     assert len(ids) == 4
+
+
+def test_server_vad_turn_and_barge_in_with_the_openai_client(server):
+    c = client(server)
+    question = pcm24(shared_audio("fleurs", "fleurs-en-004.ogg"))
+    interruption = pcm24(shared_audio("fleurs", "fleurs-en-003.ogg"))
+    silence = bytes(2 * 24000)  # 1 s: ends the utterance for the server's VAD
+    with c.realtime.connect(model="assistant") as conn:
+        assert conn.recv().type == "session.created"
+
+        def append(pcm):
+            for i in range(0, len(pcm), 9600):  # 200 ms appends
+                conn.input_audio_buffer.append(audio=base64.b64encode(pcm[i:i + 9600]).decode())
+
+        append(question + silence)
+        seen = []
+        while True:
+            event = conn.recv()
+            seen.append(event.type)
+            if event.type == "response.output_audio.delta":
+                break
+        assert {"input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped",
+                "conversation.item.input_audio_transcription.completed", "response.created"} <= set(seen)
+        append(interruption + silence)  # the user talks over the reply
+        while event.type != "response.done":
+            event = conn.recv()
+    assert event.response.status == "cancelled"
+    first_audio = event.response.metadata["timings_ms"]["first_audio"]
+    print(f"end of speech → first audio delta (server side): {first_audio:.0f} ms")
