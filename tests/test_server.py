@@ -43,7 +43,7 @@ def server(tmp_path_factory, tiny_whisper_path, tiny_llm_path):
         f"llm={{backend: transformers, model: {tiny_llm_path}, max_new_tokens: 24, temperature: 0}}",
         "tts={voices: {}, fallback: {backend: espeak}}", "guard.no_speech_threshold=1.0",
         "language={check_reply: false, min_probability: 0.0, languages: [en]}",
-        f"log.path={d / 'turns.jsonl'}", "server.api_key_env=ASSISTANT_TEST_API_KEY", "server.max_sessions=4",
+        f"log.path={d / 'turns.jsonl'}", "server.api_key_env=ASSISTANT_TEST_API_KEY", "server.max_sessions=20",
         "audio.vad=energy"])
     bot = Assistant.from_config(config=cfg)
     bot.load()
@@ -149,17 +149,32 @@ def test_bad_input_gets_error_events_and_the_connection_lives(server):
     ws.close()
 
 
-def test_sessions_are_separate_and_limited(server):
-    socks = [raw(server) for _ in range(4)]
+def test_twenty_sessions_at_once_are_separate_and_the_next_is_refused(server):
+    socks = [raw(server) for _ in range(20)]
     extra = websockets_sync.connect(f"ws://{server[0]}/v1/realtime",
                                     additional_headers={"Authorization": f"Bearer {KEY}"})
     assert next_of(extra, "error")["error"]["code"] == "too_many_sessions"
-    ids = set()
+    t0 = time.monotonic()
+    for i, ws in enumerate(socks):
+        ws.send(json.dumps({"type": "conversation.item.create", "item": {
+            "type": "message", "role": "user", "content": [{"type": "input_text", "text": f"My number is {i}."}]}}))
+        ws.send(json.dumps({"type": "response.create"}))
+    sessions = set()
     for ws in socks:
-        ws.send(json.dumps({"type": "session.update", "session": {"instructions": "x"}}))
-        ids.add(next_of(ws, "session.updated")["session"]["id"])
+        done = next_of(ws, "response.done", timeout=240)
+        assert done["response"]["status"] == "completed"
+        meta = done["response"]["metadata"]
+        assert meta["turn"] == 1  # each connection numbers its own turns: nothing shared
+        sessions.add(meta["session"])
+    print(f"20 sessions answered in {time.monotonic() - t0:.1f} s")
+    socks[0].close()  # a client that leaves mid-way does not disturb the others
+    socks[1].send(json.dumps({"type": "conversation.item.create", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": "And now?"}]}}))
+    socks[1].send(json.dumps({"type": "response.create"}))
+    assert next_of(socks[1], "response.done", timeout=120)["response"]["metadata"]["turn"] == 2
+    for ws in socks[1:]:
         ws.close()
-    assert len(ids) == 4
+    assert len(sessions) == 20
 
 
 def test_server_vad_turn_and_barge_in_with_the_openai_client(server):

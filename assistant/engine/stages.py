@@ -4,6 +4,7 @@ a backend's unexpected exception into a ``StageError``; sessions pass their own 
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator
@@ -51,6 +52,11 @@ class Stages:
         # the stream it wraps when it is closed itself (a ``yield from`` does).
         self.stream_guard: Callable[[Iterator[str]], Iterator[str]] | None = None
         self._loaded: set[str] = set()
+        # Sessions share the models: one call per model at a time (a server runs many sessions;
+        # in the live loop the locks are never contended). The LLM lock is held while its
+        # stream is open, so the engine always closes the streams it opens.
+        self.stt_lock, self.llm_lock, self.tts_lock = threading.Lock(), threading.Lock(), threading.Lock()
+        self._load_lock = threading.Lock()
 
     @property
     def guard(self) -> SpeechGuard:
@@ -64,23 +70,27 @@ class Stages:
     def load(self, stages: tuple[str, ...] = ("stt", "llm", "tts")) -> dict[str, float]:
         """Load models now (otherwise each loads on first use). Returns load times in ms."""
         times: dict[str, float] = {}
-        for stage in stages:
-            if stage in self._loaded:
-                continue
-            t0 = time.perf_counter()
-            if stage == "stt":
-                self.stt.load()
-            elif stage == "llm":
-                self.llm.load()
-                if self.config.language.check_reply:
-                    self.reply_checker.load()
-            elif stage == "tts":
-                policy = self.config.language
-                first = policy.default if policy.reply_language == "same" else policy.reply_language
-                self.voices.preload([first])
-            self._loaded.add(stage)
-            times[stage] = ms_since(t0)
+        with self._load_lock:
+            for stage in stages:
+                self._load_one(stage, times)
         return times
+
+    def _load_one(self, stage: str, times: dict[str, float]) -> None:
+        if stage in self._loaded:
+            return
+        t0 = time.perf_counter()
+        if stage == "stt":
+            self.stt.load()
+        elif stage == "llm":
+            self.llm.load()
+            if self.config.language.check_reply:
+                self.reply_checker.load()
+        elif stage == "tts":
+            policy = self.config.language
+            first = policy.default if policy.reply_language == "same" else policy.reply_language
+            self.voices.preload([first])
+        self._loaded.add(stage)
+        times[stage] = ms_since(t0)
 
     # ------------------------------------------------------------------ hear
 
@@ -110,9 +120,10 @@ class Stages:
         t0 = time.perf_counter()
         try:
             fixed = self.fixed_language
-            probs = None if fixed else self.stt.detect_language(audio)
-            decision = language_policy.decide(probs, audio.duration, self.config.language, state, fixed)
-            transcript = self.stt.transcribe(audio, language=decision.language)
+            with self.stt_lock:
+                probs = None if fixed else self.stt.detect_language(audio)
+                decision = language_policy.decide(probs, audio.duration, self.config.language, state, fixed)
+                transcript = self.stt.transcribe(audio, language=decision.language)
         except AssistantError:
             raise
         except Exception as e:  # a backend bug must still end the turn with a readable message
@@ -137,7 +148,8 @@ class Stages:
 
     def _stream(self, messages: list[Message]) -> Iterator[str]:
         try:
-            yield from self.llm.stream(messages)
+            with self.llm_lock:
+                yield from self.llm.stream(messages)
         except AssistantError:
             raise
         except Exception as e:
@@ -159,13 +171,19 @@ class Stages:
         """Synthesize ``text`` with the voice for ``language``; returns the voice label and audio."""
         if self.speakable is not None:
             text = self.speakable(text, language)
-        voice, chunks = self.voices.synthesize(text, language)
-        return voice.label, _tts_errors(chunks)
+        with self.tts_lock:
+            voice, chunks = self.voices.synthesize(text, language)
+        return voice.label, _tts_errors(chunks, self.tts_lock)
 
 
-def _tts_errors(chunks: Iterator[AudioChunk]) -> Iterator[AudioChunk]:
+def _tts_errors(chunks: Iterator[AudioChunk], lock: threading.Lock) -> Iterator[AudioChunk]:
     try:
-        yield from chunks
+        while True:
+            with lock:  # synthesis runs while the generator is advanced
+                chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
     except AssistantError:
         raise
     except Exception as e:
