@@ -204,3 +204,15 @@ def test_server_vad_turn_and_barge_in_with_the_openai_client(server):
     assert event.response.status == "cancelled"
     first_audio = event.response.metadata["timings_ms"]["first_audio"]
     print(f"end of speech → first audio delta (server side): {first_audio:.0f} ms")
+
+
+def test_the_page_and_the_browser_style_key(server):
+    import httpx
+
+    page = httpx.get(f"http://{server[0]}/", timeout=10)
+    assert page.status_code == 200 and "audioWorklet.addModule" in page.text
+    assert "echoCancellation: true" in page.text and "ScriptProcessor" not in page.text
+    ws = websockets_sync.connect(f"ws://{server[0]}/v1/realtime",
+                                 subprotocols=["realtime", f"openai-insecure-api-key.{KEY}"])
+    assert json.loads(ws.recv(timeout=10))["type"] == "session.created" and ws.subprotocol == "realtime"
+    ws.close()

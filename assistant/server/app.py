@@ -5,7 +5,8 @@ both well kept, and FastAPI parses multipart uploads and JSON bodies into typed 
 - ``POST /v1/audio/transcriptions``: OpenAI's shape (multipart ``file``; ``response_format`` json,
   text, srt, vtt or verbose_json, with the detected language);
 - ``POST /v1/audio/speech``: OpenAI's shape (JSON ``input``, ``voice``, ``response_format`` wav,
-  mp3, opus or flac); ``voice`` may be a language code, which picks the voice for that language.
+  mp3, opus or flac); ``voice`` may be a language code, which picks the voice for that language;
+- ``GET /``: a page to try it (microphone and speaker through AudioWorklets, live captions).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Form, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 
 from assistant.errors import AssistantError
@@ -46,10 +47,15 @@ def _api_key(bot: Assistant) -> str | None:
 
 
 def _authorized(headers, key: str | None) -> bool:
+    """``Authorization: Bearer KEY``, ``api-key: KEY``, or (browsers cannot set WebSocket headers)
+    the subprotocol ``openai-insecure-api-key.KEY``, as OpenAI's own clients send it."""
     if key is None:
         return True
     given = headers.get("authorization", "")
     token = given[7:] if given.lower().startswith("bearer ") else headers.get("api-key", "")
+    for proto in headers.get("sec-websocket-protocol", "").split(","):
+        if proto.strip().startswith("openai-insecure-api-key."):
+            token = proto.strip().removeprefix("openai-insecure-api-key.")
     return hmac.compare_digest(token.encode(), key.encode())
 
 
@@ -67,7 +73,7 @@ def create_app(bot: Assistant) -> FastAPI:
 
     @app.middleware("http")
     async def auth(request: Request, call_next):
-        if not _authorized(request.headers, key):
+        if request.url.path != "/" and not _authorized(request.headers, key):  # the page holds no secret
             return JSONResponse({"error": {"message": "missing or wrong API key (send Authorization: Bearer KEY)",
                                            "type": "invalid_request_error", "code": "invalid_api_key"}}, 401)
         return await call_next(request)
@@ -76,6 +82,10 @@ def create_app(bot: Assistant) -> FastAPI:
     async def http_error(request: Request, exc: HTTPException):
         return JSONResponse({"error": {"message": str(exc.detail), "type": "invalid_request_error"}},
                             exc.status_code)
+
+    @app.get("/", include_in_schema=False)
+    async def page():
+        return HTMLResponse((Path(__file__).parent / "page.html").read_text(encoding="utf-8"))
 
     @app.post("/v1/audio/transcriptions")
     async def transcriptions(file: UploadFile, model: str = Form("assistant"), language: str | None = Form(None),
@@ -122,7 +132,8 @@ def create_app(bot: Assistant) -> FastAPI:
         if not _authorized(ws.headers, key):
             await ws.close(code=1008, reason="missing or wrong API key")
             return
-        await ws.accept()
+        offered = [p.strip() for p in ws.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+        await ws.accept(subprotocol="realtime" if "realtime" in offered else None)
         if len(sessions) >= limits.max_sessions:
             await ws.send_json({"type": "error", "error": {
                 "type": "invalid_request_error", "code": "too_many_sessions",
