@@ -216,3 +216,46 @@ def test_the_page_and_the_browser_style_key(server):
                                  subprotocols=["realtime", f"openai-insecure-api-key.{KEY}"])
     assert json.loads(ws.recv(timeout=10))["type"] == "session.created" and ws.subprotocol == "realtime"
     ws.close()
+
+
+def test_the_page_in_headless_chromium(server, tmp_path):
+    """The page with a fake microphone playing a recorded question: both captions appear and the
+    reply is played. The screenshot is kept (ASSISTANT_TEST_ARTIFACTS, else the test's tmp dir)."""
+    import os
+    import shutil
+
+    from assistant.audio.io import save_audio
+    from assistant.types import AudioChunk
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium)")
+    speech = load_audio(shared_audio("fleurs", "fleurs-en-004.ogg"), 48000)
+    quiet = np.zeros(48000 * 3, np.float32)
+    wav = save_audio(AudioChunk(np.concatenate([quiet[:48000], speech.samples, quiet]), 48000), tmp_path / "mic.wav")
+    out_dir = os.environ.get("ASSISTANT_TEST_ARTIFACTS") or str(tmp_path)
+    os.makedirs(out_dir, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
+            "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required", "--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"http://{server[0]}/")
+        page.fill("#key", KEY)
+        page.click("#start")
+        shot = os.path.join(out_dir, "serve-page.png")
+        try:
+            page.wait_for_selector(".user", timeout=90_000)
+            page.wait_for_function("window.assistantStats.turns >= 1 && window.assistantStats.playedSeconds > 0.5",
+                                   timeout=90_000)
+        finally:
+            page.screenshot(path=shot, full_page=True)
+            print("stats:", page.evaluate("window.assistantStats"), page.inner_text("#log")[:2000])
+        user = page.inner_text(".user")
+        assistant = page.inner_text(".assistant")
+        stats = page.evaluate("window.assistantStats")
+        browser.close()
+    print(f"screenshot: {shot}; {stats}")
+    assert user.startswith("You (en") and assistant.startswith("Assistant")
+    assert stats["audioDeltas"] > 0 and stats["playedSeconds"] > 0.5
