@@ -259,3 +259,18 @@ def test_the_page_in_headless_chromium(server, tmp_path):
     print(f"screenshot: {shot}; {stats}")
     assert user.startswith("You (en") and assistant.startswith("Assistant")
     assert stats["audioDeltas"] > 0 and stats["playedSeconds"] > 0.5
+
+
+def test_a_client_that_leaves_mid_response_does_not_disturb_the_server(server):
+    ws = raw(server)
+    ws.send(json.dumps({"type": "conversation.item.create", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": "Tell me a story."}]}}))
+    ws.send(json.dumps({"type": "response.create"}))
+    next_of(ws, "response.created")
+    ws.close()  # gone before the reply is done
+    other = raw(server)
+    other.send(json.dumps({"type": "conversation.item.create", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hello?"}]}}))
+    other.send(json.dumps({"type": "response.create"}))
+    assert next_of(other, "response.done", timeout=120)["response"]["status"] == "completed"
+    other.close()
