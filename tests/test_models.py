@@ -304,7 +304,7 @@ def test_resolve_models_substitutes_missing_models_once(models_home, tmp_path, m
 
     bot = Assistant.from_config(_missing_config(tmp_path))  # built, not loaded
     assert bot.model_notes == notes
-    record = bot.new_turn("test").to_dict()
+    record = bot.session.new_turn("test").to_dict()
     assert record["models"] == {"stt": f"faster-whisper:{root / 'whisper-base-ct2'}",
                                 "llm": f"transformers:{root / starter.LLM_GGUF}"}
 

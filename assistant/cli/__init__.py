@@ -28,6 +28,7 @@ COMMANDS = [
     "assistant.cli.bench:add_bench",
     "assistant.cli.models:add_models",
     "assistant.cli.doctor:add_doctor",
+    "assistant.cli.serve:add_serve",
 ]
 
 
