@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from assistant import registry
 from assistant.audio.settings import AudioSettings
+from assistant.threads import ThreadSettings
 from assistant.errors import ConfigError
 from assistant.options import BackendOptions
 
@@ -115,6 +116,7 @@ class Config:
     log: Logging
     output: Output
     audio: AudioSettings
+    threads: ThreadSettings = ThreadSettings()
     source: str = "<defaults>"
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,6 +135,7 @@ class Config:
             "log": dump(self.log),
             "output": dump(self.output),
             "audio": dump(self.audio),
+            "threads": dump(self.threads),
         }
 
 
@@ -143,6 +146,7 @@ class _TopLevel(_Section):
     log: Logging = Logging()
     output: Output = Output()
     audio: AudioSettings = AudioSettings()
+    threads: ThreadSettings = ThreadSettings()
 
     @field_validator("language")
     @classmethod
@@ -354,7 +358,8 @@ def validate(data: dict[str, Any], source: str = "<defaults>", text: str | None 
         raise ConfigError(problems.items)
     assert stt and llm and tts and top
     return Config(stt=stt, llm=llm, tts=tts, language=top.language, conversation=top.conversation,
-                  guard=top.guard, log=top.log, output=top.output, audio=top.audio, source=source)
+                  guard=top.guard, log=top.log, output=top.output, audio=top.audio, threads=top.threads,
+                  source=source)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:

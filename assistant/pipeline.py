@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from assistant import registry
+from assistant import threads
 from assistant.audio.io import load_audio, save_audio
 from assistant.config import Config, load_config
 from assistant.errors import AssistantError, NoVoiceError, StageError
@@ -72,6 +73,8 @@ class Assistant:
     def load(self, stages: tuple[str, ...] = ("stt", "llm", "tts")) -> dict[str, float]:
         """Load models now (otherwise each loads on first use). Returns load times in ms."""
         times: dict[str, float] = {}
+        threads.configure(self.config.threads)  # before any engine sizes its pool
+        threads.apply_torch()
         for stage in stages:
             if stage in self._loaded:
                 continue
