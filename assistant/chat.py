@@ -199,6 +199,8 @@ class ChatLoop:
         with self._active_lock:
             self._active = active
         t_start = time.perf_counter()
+        if utterance.ended_at is not None:  # the silence the endpointer waited for, plus any queueing
+            turn.timings_ms["endpointing"] = (self.clock() - utterance.ended_at) * 1000.0
         language = bot.config.language.default
         try:
             self.captions.status("thinking")
