@@ -74,7 +74,6 @@ class Assistant:
         """Load models now (otherwise each loads on first use). Returns load times in ms."""
         times: dict[str, float] = {}
         threads.configure(self.config.threads)  # before any engine sizes its pool
-        threads.apply_torch()
         for stage in stages:
             if stage in self._loaded:
                 continue
@@ -89,6 +88,7 @@ class Assistant:
                 self.voices.preload([self._reply_language(self.config.language.default)])
             self._loaded.add(stage)
             times[stage] = _ms(t0)
+        threads.apply_torch()  # once the stages that use torch have imported it
         return times
 
     # ------------------------------------------------------------------ stages
