@@ -151,16 +151,17 @@ def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0) -
         time.sleep(1.0)
         rec = env.start_recording_speaker()
         t_rec = time.monotonic()
-        # (seconds into the recording when pacat started, samples, turn-log lines before it)
-        played: list[tuple[float, int, int]] = []
+        # (seconds into the recording when pacat started, samples, turn-log lines before it, clip)
+        played: list[tuple[float, int, int, np.ndarray]] = []
         env.mic_sink = "vboth"
         for i in range(turns):
             q = speech_only(questions[i % len(questions)])
             n_before = _lines(log)
-            played.append((time.monotonic() - t_rec, len(q), n_before))
+            played.append((time.monotonic() - t_rec, len(q), n_before, q))
             env.play_into_mic(q).wait()
             _wait_idle(chat, log, out_path, n_before, deadline)
         audio = rec.stop()
+        np.save(tmp / "speaker.npy", audio)
     finally:
         if chat is not None and chat.poll() is None:
             chat.terminate()
@@ -170,19 +171,24 @@ def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0) -
                 chat.kill()
         env.stop()
     records = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    return analyse(audio, played, records, models, overrides, quick)
+    result = analyse(audio, played, records, models, overrides, quick)
+    result["recording"] = str(tmp / "speaker.npy")
+    return result
 
 
-def analyse(audio: np.ndarray, played: list[tuple[float, int, int]], records: list[dict], models: list[str],
+def analyse(audio: np.ndarray, played: list[tuple[float, int, int, np.ndarray]], records: list[dict], models: list[str],
             overrides: list[str], quick: bool) -> dict:
+    from scipy.signal import correlate
+
     loud = np.abs(audio) > THRESHOLD
     per_turn = []
-    for i, (start_s, n, first_record) in enumerate(played):
-        # the question: the first loud stretch from about when pacat started
-        s0 = int(max(0.0, start_s - 0.2) * RATE)
-        onset = s0 + int(np.argmax(loud[s0:])) if loud[s0:].any() else None
-        if onset is None:
+    for i, (start_s, n, first_record, q) in enumerate(played):
+        # the question in the recording: where the clip correlates best, from about when pacat started
+        s0 = int(max(0.0, start_s - 0.3) * RATE)
+        window = audio[s0:s0 + n + 3 * RATE]
+        if len(window) < n:
             continue
+        onset = s0 + int(np.argmax(correlate(window, q, mode="valid", method="fft")))
         q_end = onset + n  # trimmed clip: it ends 100 ms after its last speech frame
         speech_end = q_end - 1600
         stop = int(played[i + 1][0] * RATE) if i + 1 < len(played) else len(audio)
