@@ -30,7 +30,6 @@ class ThreadSettings(BaseModel):
     stt: int = Field(0, ge=0, description="Speech recognition (runs alone once a turn ends); 0 = total.")
     llm: int = Field(0, ge=0, description="LLM decoding; 0 = total minus tts (they overlap while replying).")
     tts: int = Field(0, ge=0, description="Speech synthesis; 0 = 1 (voices are light next to the LLM).")
-    vad: int = Field(1, ge=1, description="Voice-activity detector (onnxruntime).")
     smart_turn: int = Field(1, ge=1, description="Smart Turn end-of-turn model (onnxruntime).")
 
 
@@ -40,8 +39,8 @@ class ThreadBudget:
     stt: int
     llm: int
     tts: int
-    vad: int
     smart_turn: int
+    vad: int = 1  # Silero's own onnxruntime session: one thread, fixed by silero-vad
 
     @property
     def torch(self) -> int:
@@ -64,7 +63,7 @@ def plan(settings: ThreadSettings | None = None, cores: int | None = None) -> Th
     total = s.total or cores or available_cores()
     tts = s.tts or 1
     llm = s.llm or max(1, total - tts)
-    return ThreadBudget(total=total, stt=s.stt or total, llm=llm, tts=tts, vad=s.vad, smart_turn=s.smart_turn)
+    return ThreadBudget(total=total, stt=s.stt or total, llm=llm, tts=tts, smart_turn=s.smart_turn)
 
 
 _settings: ThreadSettings | None = None
