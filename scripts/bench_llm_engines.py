@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.audio.smart_turn import starter_dir  # noqa: E402
+from assistant.paths import starter_dir  # noqa: E402
 from assistant.bench.common import Settings  # noqa: E402
 from assistant.bench.llm import build_model, messages  # noqa: E402
 from assistant.llm import transformers as tf_backend  # noqa: E402

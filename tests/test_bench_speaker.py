@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.audio.smart_turn import starter_dir
+from assistant.paths import starter_dir
 from tests.shared import shared_audio
 
 ROOT = Path(__file__).resolve().parents[1]

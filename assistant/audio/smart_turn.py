@@ -14,7 +14,6 @@ pipecat-ai wheel (downloaded with pip when none is given).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -26,22 +25,13 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import ModelNotFoundError
+from assistant.paths import starter_dir
 
 MODEL_FILE = "smart-turn-v3.2-cpu.onnx"
 WHEEL_MEMBER = f"pipecat/audio/turn/smart_turn/data/{MODEL_FILE}"
 PIPECAT_VERSION = "1.14.0"  # the wheel the file was checked against (8,679,182 bytes)
 SAMPLE_RATE = 16000
 WINDOW_S = 8
-
-
-def starter_dir() -> Path:
-    # The one place this module knows the starter pack's location (until assistant.models lands).
-    try:
-        from assistant.models import starter_dir as shared  # type: ignore[attr-defined]
-
-        return Path(shared())
-    except ImportError:
-        return Path(os.environ.get("ASSISTANT_MODELS", "~/.cache/assistant/models")).expanduser() / "starter"
 
 
 def cached_model() -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -24,6 +23,7 @@ from pydantic import Field
 from assistant.errors import AssistantError, ModelNotFoundError, StageError
 from assistant.llm.transformers import TransformersLLM, TransformersOptions, _IncrementalDecoder
 from assistant.options import BackendOptions, Device, resolve_device
+from assistant.paths import models_root
 from assistant.types import Message
 
 CONVERTED_INFO = "assistant-ct2.json"  # written last: a directory without it is incomplete
@@ -60,7 +60,7 @@ class CTranslate2LLMOptions(BackendOptions):
 def converted_root(options: CTranslate2LLMOptions) -> Path:
     if options.converted_dir:
         return Path(options.converted_dir).expanduser()
-    return Path(os.environ.get("ASSISTANT_MODELS", "~/.cache/assistant/models")).expanduser() / "ct2"
+    return models_root() / "ct2"
 
 
 def _fingerprint(source: Path, gguf_file: str | None, quantization: str) -> str:
