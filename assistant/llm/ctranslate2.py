@@ -20,7 +20,7 @@ from typing import Any, Iterator, Literal, Sequence
 
 from pydantic import Field
 
-from assistant.errors import AssistantError, ModelNotFoundError, StageError
+from assistant.errors import AssistantError, MissingDependencyError, ModelNotFoundError, StageError
 from assistant.llm.transformers import TransformersLLM, TransformersOptions, _IncrementalDecoder
 from assistant.options import BackendOptions, Device, resolve_device
 from assistant.paths import models_root
@@ -178,6 +178,12 @@ class CTranslate2LLM:
     def _dequantise_gguf(self, source: Path, kwargs: dict[str, Any], out: Path) -> None:
         from transformers import AutoModelForCausalLM
 
+        import importlib.util
+
+        missing = [m for m in ("gguf", "accelerate") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise MissingDependencyError(f"converting a GGUF checkpoint needs {', '.join(missing)}",
+                                         "install it with: pip install gguf accelerate")
         model = AutoModelForCausalLM.from_pretrained(str(source), **kwargs)
         # save_pretrained refuses a GGUF-loaded model while it still names its quantizer
         model.hf_quantizer = None
