@@ -41,6 +41,19 @@ def test_a_complete_turn_ends_after_the_short_pause() -> None:
     assert ep.last_decision[1] is True
 
 
+def test_ended_at_does_not_count_the_decision_time() -> None:
+    probs = script((0.0, 10), (0.9, 30), (0.0, 20))
+    clock = [100.0]
+
+    def slow_yes(audio):
+        clock[0] += 0.4  # a 400 ms decision
+        return True
+
+    ep = Endpointer(ScriptedVAD(probs), turn_detector=slow_yes, clock=lambda: clock[0])
+    (utt,) = [e for _, e in run(ep, indexed_frames(len(probs))) if isinstance(e, Utterance)]
+    assert utt.ended_at == pytest.approx(100.0 - 6 * FRAME_S)  # speech end, on the clock of the stream
+
+
 def test_an_unfinished_turn_waits_for_the_long_silence_and_asks_again_at_each_pause() -> None:
     probs = script((0.0, 10), (0.9, 30), (0.0, 20), (0.9, 20), (0.0, 80))
     det = Detector([False, False])

@@ -153,8 +153,8 @@ class Endpointer:
                 # as Pipecat feeds Smart Turn
                 done = bool(self.turn_detector(np.concatenate(self._frames)))
                 self.last_decision = (self.offset, done, time.perf_counter() - t0)
-                if done:
-                    return self._finish(silence_run=self._silence_run)
+                if done:  # the clock moved on while the model decided: not part of the wait
+                    return self._finish(silence_run=self._silence_run, lag=self.last_decision[2])
         if len(self._frames) >= self.max_frames:
             return self._split()
         return []
@@ -172,9 +172,10 @@ class Endpointer:
         return SpeechStarted(offset=onset * FRAME_S, time=self.clock(),
                              detected_offset=self._frame_index * FRAME_S, continuation=continuation)
 
-    def _finish(self, silence_run: int) -> list[Event]:
-        """Close the utterance whose last ``silence_run`` frames were silence."""
-        now = self.clock()
+    def _finish(self, silence_run: int, lag: float = 0.0) -> list[Event]:
+        """Close the utterance whose last ``silence_run`` frames were silence (``lag``: seconds
+        this call is behind the stream, e.g. spent in the turn detector)."""
+        now = self.clock() - lag
         keep = len(self._frames) - silence_run + min(silence_run, self.post_roll_frames)
         frames, speech_frames = self._frames, self._speech_count
         spoken = len(frames) - self._lead - silence_run  # onset .. last speech frame
