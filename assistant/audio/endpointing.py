@@ -148,11 +148,11 @@ class Endpointer:
             if self._silence_run >= self.min_silence_frames:
                 return self._finish(silence_run=self._silence_run)
             if self._silence_run == self.detector_frames and self.turn_detector is not None:
-                t0 = time.perf_counter()
+                t0 = self.clock()
                 # the utterance so far, a little before its onset up to now (silence included),
                 # as Pipecat feeds Smart Turn
                 done = bool(self.turn_detector(np.concatenate(self._frames)))
-                self.last_decision = (self.offset, done, time.perf_counter() - t0)
+                self.last_decision = (self.offset, done, self.clock() - t0)
                 if done:  # the clock moved on while the model decided: not part of the wait
                     return self._finish(silence_run=self._silence_run, lag=self.last_decision[2])
         if len(self._frames) >= self.max_frames:
