@@ -215,6 +215,8 @@ class ChatLoop:
 
     def _run_turn(self, utterance: Utterance) -> None:
         turn = self.session.new_turn(utterance.source or "microphone")
+        if utterance.ended_at is not None:  # the silence the endpointer waited for, plus any queueing
+            turn.timings_ms["endpointing"] = (self.clock() - utterance.ended_at) * 1000.0
         active = _ActiveTurn(turn)
         self.reply.speaking = False
         with self._active_lock:

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from assistant import registry
 from assistant.audio.settings import AudioSettings
+from assistant.threads import ThreadSettings
 from assistant.errors import ConfigError
 from assistant.guard import SpeechGuard
 from assistant.language.policy import LanguagePolicy
@@ -85,6 +86,7 @@ class Config:
     output: Output
     audio: AudioSettings
     server: ServerSettings = ServerSettings()
+    threads: ThreadSettings = ThreadSettings()
     source: str = "<defaults>"
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +106,7 @@ class Config:
             "output": dump(self.output),
             "audio": dump(self.audio),
             "server": dump(self.server),
+            "threads": dump(self.threads),
         }
 
 
@@ -115,6 +118,7 @@ class _TopLevel(_Section):
     output: Output = Output()
     audio: AudioSettings = AudioSettings()
     server: ServerSettings = ServerSettings()
+    threads: ThreadSettings = ThreadSettings()
 
     @field_validator("language")
     @classmethod
@@ -327,6 +331,7 @@ def validate(data: dict[str, Any], source: str = "<defaults>", text: str | None 
     assert stt and llm and tts and top
     return Config(stt=stt, llm=llm, tts=tts, language=top.language, conversation=top.conversation,
                   guard=top.guard, log=top.log, output=top.output, audio=top.audio, server=top.server,
+                  threads=top.threads,
                   source=source)
 
 

@@ -18,6 +18,7 @@ from assistant import registry  # noqa: E402
 from assistant.audio.settings import AudioSettings  # noqa: E402
 from assistant.config import Conversation, LanguagePolicy, Logging, Output, SpeechGuard  # noqa: E402
 from assistant.server.settings import ServerSettings  # noqa: E402
+from assistant.threads import ThreadSettings  # noqa: E402
 
 BEGIN, END = "<!-- config-reference:begin -->", "<!-- config-reference:end -->"
 
@@ -59,7 +60,8 @@ def reference() -> str:
             out.append(table(b.options_class()) + "\n")
     for key, model in (("language", LanguagePolicy), ("conversation", Conversation), ("guard", SpeechGuard),
                        ("audio", AudioSettings), ("log", Logging), ("output", Output),
-                       ("server", ServerSettings)):
+                       ("server", ServerSettings),
+                       ("threads", ThreadSettings)):
         out.append(f"### `{key}:`\n")
         out.append(table(model) + "\n")
     return "\n".join(out).strip() + "\n"

@@ -17,7 +17,22 @@ class AudioSettings(BaseModel):
     vad: Literal["silero", "energy"] = Field(
         "silero", description="Voice-activity detector: `silero` (neural, bundled model) or `energy` (no dependencies).")
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Speech probability that counts as speech.")
-    min_silence_ms: int = Field(500, ge=100, le=5000, description="Silence that ends an utterance.")
+    end_of_turn: Literal["silence", "smart-turn"] = Field(
+        "silence", description="How the end of the user's turn is decided: `silence` (a pause of "
+                               "min_silence_ms) or `smart-turn` (after a short pause the Smart Turn v3 "
+                               "model judges whether the words are finished: yes ends the turn at once, "
+                               "no waits up to max_silence_ms).")
+    min_silence_ms: int = Field(500, ge=100, le=5000, description="Silence that ends an utterance (end_of_turn: silence).")
+    smart_turn_silence_ms: int = Field(
+        200, ge=64, le=2000, description="smart-turn: the pause after which the model is asked.")
+    max_silence_ms: int = Field(
+        1600, ge=100, le=10000, description="smart-turn: the silence that ends a turn the model judged "
+                                            "unfinished (raise it for slow or hesitant speakers).")
+    smart_turn_threshold: float = Field(
+        0.5, gt=0, lt=1, description="smart-turn: probability of 'finished' above which the turn ends early.")
+    smart_turn_model: str | None = Field(
+        None, description="smart-turn: path of the ONNX model; empty = the starter pack's "
+                          "smart-turn/smart-turn-v3.2-cpu.onnx (or an installed pipecat-ai's).")
     min_speech_ms: int = Field(250, ge=0, description="Shorter bursts (clicks, coughs) are ignored.")
     max_utterance_s: float = Field(30.0, gt=1, description="An utterance is cut here even without a pause.")
     pre_roll_ms: int = Field(300, ge=0, le=2000, description="Audio kept from before speech onset, so first syllables survive.")

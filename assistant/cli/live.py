@@ -60,9 +60,8 @@ def run_devices(args: argparse.Namespace) -> int:
 def run_chat(args: argparse.Namespace) -> int:
     from assistant.audio.capture import Microphone
     from assistant.audio.devices import resolve_device
-    from assistant.audio.endpointing import Endpointer
+    from assistant.audio.endpointing import make_endpointer
     from assistant.audio.playback import Speaker
-    from assistant.audio.vad import make_vad
     from assistant.captions import Captions
     from assistant.chat import ChatLoop
     from assistant.config import load_config
@@ -78,10 +77,7 @@ def run_chat(args: argparse.Namespace) -> int:
     bot = Assistant.from_config(config=config)
     for note in bot.model_notes:
         captions.notice(note)
-    vad = make_vad(audio.vad)
-    endpointer = Endpointer(vad, threshold=audio.vad_threshold, min_silence_ms=audio.min_silence_ms,
-                            min_speech_ms=audio.min_speech_ms, max_utterance_s=audio.max_utterance_s,
-                            pre_roll_ms=audio.pre_roll_ms)
+    endpointer = make_endpointer(audio)
     bot.load()
     for warning in bot.voices.warnings:
         captions.notice(warning)

@@ -75,10 +75,14 @@ class Stages:
 
     def load(self, stages: tuple[str, ...] = ("stt", "llm", "tts")) -> dict[str, float]:
         """Load models now (otherwise each loads on first use). Returns load times in ms."""
+        from assistant import threads
+
         times: dict[str, float] = {}
         with self._load_lock:
+            threads.configure(self.config.threads)  # before any engine sizes its pool
             for stage in stages:
                 self._load_one(stage, times)
+            threads.apply_torch()  # once the stages that use torch have imported it
         return times
 
     def _load_one(self, stage: str, times: dict[str, float]) -> None:

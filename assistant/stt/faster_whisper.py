@@ -25,6 +25,7 @@ from assistant.models import hub
 from assistant.options import Device
 from assistant.stt.whisper import SAMPLE_RATE, _weighted_logprob
 from assistant.stt.whisper_options import WhisperDecodingOptions, begin_transcription
+from assistant.threads import budget
 from assistant.types import AudioChunk, Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ class FasterWhisperSTT:
         self.device = self._resolve_device()
         self.compute_type = self._resolve_compute_type()
         self.model_path = self._resolve_model()
-        threads = self.options.cpu_threads or _available_cores()
+        threads = self.options.cpu_threads or budget().stt  # assistant.threads: the per-engine budget
         try:
             self._model = WhisperModel(self.model_path, device=self.device, compute_type=self.compute_type,
                                        cpu_threads=threads, num_workers=self.options.num_workers)
@@ -394,9 +395,3 @@ class FasterWhisperSTT:
             raise StageError("stt", f"faster-whisper failed on {len(samples) / SAMPLE_RATE:.1f} s of audio: "
                                     f"{type(e).__name__}: {e}") from e
 
-
-def _available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # honours taskset/cgroup CPU sets, unlike cpu_count
-    except AttributeError:
-        return os.cpu_count() or 1
