@@ -1,0 +1,130 @@
+"""Acoustic echo cancellation: WebRTC's audio processing module (AEC3, noise suppression,
+high-pass filter, gain control) so the assistant does not hear itself through laptop speakers.
+
+The module comes from the ``livekit`` wheel (Apache-2.0, manylinux/macOS/Windows wheels, a
+maintained build of current libwebrtc): ``livekit.rtc.AudioProcessingModule``. The older
+``webrtc-audio-processing`` (0.1.3) and ``aec-audio-processing`` packages ship only source
+archives that need SWIG and a C++ toolchain, and wrap a 2018-era AEC.
+
+How the live path uses it (both sides at the same rate, 16 kHz here):
+
+- ``process_render(samples)``: everything the speaker plays, silence included, as it is handed
+  to the device (the reference signal; the "reverse stream" in WebRTC's words);
+- ``process_capture(samples)``: every microphone block, before VAD/endpointing; returns the
+  cleaned audio.
+
+Both take float32 mono blocks of any length and cut them into the 10 ms frames WebRTC needs;
+``process_capture`` returns what is complete so far (at most 10 ms is held back, and handed out
+with the next block). The two sides may be called from different threads.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from assistant.errors import MissingDependencyError
+
+RATES = (8000, 16000, 32000, 48000)  # the rates WebRTC's module processes natively
+
+
+def _rtc():
+    try:
+        from livekit import rtc
+    except ImportError:
+        raise MissingDependencyError(
+            "echo cancellation needs the package 'livekit' (WebRTC's audio processing module)",
+            "pip install 'livekit>=1.2', or set audio.echo_cancellation: false") from None
+    return rtc
+
+
+def _to_int16(x: np.ndarray) -> np.ndarray:
+    return (np.clip(x, -1.0, 1.0) * 32767.0).round().astype(np.int16)
+
+
+class _Framer:
+    """Collects float samples and yields whole 10 ms frames."""
+
+    def __init__(self, frame: int) -> None:
+        self.frame = frame
+        self._rest = np.zeros(0, np.float32)
+
+    def frames(self, samples: np.ndarray) -> list[np.ndarray]:
+        x = np.concatenate([self._rest, np.asarray(samples, np.float32).reshape(-1)])
+        n = len(x) // self.frame
+        self._rest = x[n * self.frame:]
+        return [x[i * self.frame:(i + 1) * self.frame] for i in range(n)]
+
+    def reset(self) -> None:
+        self._rest = np.zeros(0, np.float32)
+
+
+class EchoCanceller:
+    """WebRTC audio processing for one microphone and the speaker it hears.
+
+    ``delay_ms``: a first estimate of the time from handing audio to the speaker to hearing it in
+    the microphone (AEC3 finds the real delay itself; this only speeds up convergence).
+    """
+
+    def __init__(self, sample_rate: int = 16000, *, echo_cancellation: bool = True,
+                 noise_suppression: bool = True, high_pass_filter: bool = True,
+                 auto_gain_control: bool = False, delay_ms: int = 0) -> None:
+        if sample_rate not in RATES:
+            raise ValueError(f"echo cancellation runs at {', '.join(map(str, RATES))} Hz, not {sample_rate}")
+        rtc = _rtc()
+        self._rtc = rtc
+        self.sample_rate = sample_rate
+        self.frame = sample_rate // 100
+        self.echo_cancellation = echo_cancellation
+        self._apm = rtc.AudioProcessingModule(
+            echo_cancellation=echo_cancellation, noise_suppression=noise_suppression,
+            high_pass_filter=high_pass_filter, auto_gain_control=auto_gain_control)
+        self._lock = threading.Lock()  # the FFI handle is shared by the two threads
+        self._render = _Framer(self.frame)
+        self._capture = _Framer(self.frame)
+        self.delay_ms = int(delay_ms)
+        if echo_cancellation:
+            self._apm.set_stream_delay_ms(self.delay_ms)
+        self.render_frames = 0
+        self.capture_frames = 0
+
+    def _frame(self, samples: np.ndarray):
+        pcm = _to_int16(samples)
+        return self._rtc.AudioFrame(bytearray(pcm.tobytes()), self.sample_rate, 1, self.frame)
+
+    def process_render(self, samples: np.ndarray) -> None:
+        """Feed what the speaker plays (float32 mono at ``sample_rate``), as it is played."""
+        for f in self._render.frames(samples):
+            frame = self._frame(f)
+            with self._lock:
+                self._apm.process_reverse_stream(frame)
+            self.render_frames += 1
+
+    def process_capture(self, samples: np.ndarray) -> np.ndarray:
+        """Clean a microphone block (float32 mono at ``sample_rate``): echo, noise and hum removed."""
+        out = []
+        for f in self._capture.frames(samples):
+            frame = self._frame(f)
+            with self._lock:
+                if self.echo_cancellation:
+                    self._apm.set_stream_delay_ms(self.delay_ms)  # WebRTC wants it before every frame
+                self._apm.process_stream(frame)
+            out.append(np.frombuffer(frame.data, dtype=np.int16))
+            self.capture_frames += 1
+        if not out:
+            return np.zeros(0, np.float32)
+        return np.concatenate(out).astype(np.float32) / 32768.0
+
+    def reset(self) -> None:
+        """Forget partial frames (e.g. after the input stream restarts). The filter state stays."""
+        self._render.reset()
+        self._capture.reset()
+
+
+def echo_canceller(settings, sample_rate: int = 16000) -> EchoCanceller | None:
+    """The canceller the ``audio:`` settings ask for, or None when it is off."""
+    if not getattr(settings, "echo_cancellation", False):
+        return None
+    return EchoCanceller(sample_rate, noise_suppression=settings.noise_suppression,
+                         auto_gain_control=settings.auto_gain_control, delay_ms=settings.echo_delay_ms)
