@@ -18,14 +18,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from assistant import registry
 from assistant.audio.settings import AudioSettings
+from assistant.commands.settings import CommandSettings
 from assistant.errors import ConfigError
 from assistant.options import BackendOptions
 
 DEFAULT_BACKENDS = {"stt": "whisper", "llm": "transformers"}
 
 DEFAULT_SYSTEM_PROMPT = (
-    "You are a helpful voice assistant. Your replies are spoken aloud, so answer in one to three "
-    "short sentences of plain conversational text: no lists, no markdown, no emoji."
+    "You are a helpful voice assistant. Your replies are spoken aloud, so answer the way a person "
+    "talks: one to three short sentences of plain conversational text, no lists, no headings, no "
+    "markdown, no emoji, no code and no links (name a website instead of giving its address). "
+    "If the user wants more detail, they will ask."
 )
 
 # Coqui VITS voices with open licences; any other language falls back to espeak-ng.
@@ -116,6 +119,7 @@ class Config:
     output: Output
     audio: AudioSettings
     source: str = "<defaults>"
+    commands: CommandSettings = CommandSettings()
 
     def to_dict(self) -> dict[str, Any]:
         dump = lambda m: m.model_dump(mode="json")  # noqa: E731
@@ -133,6 +137,7 @@ class Config:
             "log": dump(self.log),
             "output": dump(self.output),
             "audio": dump(self.audio),
+            "commands": dump(self.commands),
         }
 
 
@@ -143,6 +148,7 @@ class _TopLevel(_Section):
     log: Logging = Logging()
     output: Output = Output()
     audio: AudioSettings = AudioSettings()
+    commands: CommandSettings = CommandSettings()
 
     @field_validator("language")
     @classmethod
@@ -354,7 +360,8 @@ def validate(data: dict[str, Any], source: str = "<defaults>", text: str | None 
         raise ConfigError(problems.items)
     assert stt and llm and tts and top
     return Config(stt=stt, llm=llm, tts=tts, language=top.language, conversation=top.conversation,
-                  guard=top.guard, log=top.log, output=top.output, audio=top.audio, source=source)
+                  guard=top.guard, log=top.log, output=top.output, audio=top.audio, source=source,
+                  commands=top.commands)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:

@@ -1,97 +1,23 @@
-"""Voice commands, recognised on the transcript before the LLM sees the turn.
+"""Voice commands ("stop", "say that again", "slower", "speak German"...), handled before the LLM.
 
-``parse(text, language)`` returns a :class:`Command` or None. A command must be the whole
-utterance, apart from politeness, hesitation and request frames ("could you please speak a bit
-slower?" is the command ``slower``; "how do I stop a leak?" is a question). Matching ignores
-case, accents, punctuation and word order, and tries the transcript's language first, then the
-others (Whisper often mislabels one- or two-word clips). The language commands of
-:mod:`assistant.language.commands` ("speak German") are kind ``language``.
+- :mod:`.matcher`: ``parse(text, language) -> Command | None`` and the typed :class:`Command`;
+- :mod:`.phrases`: what people say, per language; :mod:`.replies`: what the assistant says back;
+- :mod:`.session`: ``SessionState.apply(command) -> Effect``, the per-conversation effects
+  (speaking rate, volume, patient mode, paused, history) and how the engine applies them;
+- :mod:`.settings`: the ``commands:`` config section.
 
-The command's effects live in :mod:`assistant.commands.session`.
+The names are re-exported lazily, so the config can import ``settings`` without pulling in the
+matcher (which imports the config through ``assistant.guard``).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
-from assistant.commands.phrases import KINDS, PHRASES, STRONG_FILLERS, WEAK_FILLERS
-from assistant.commands.replies import confirmation, reply_language as _spoken_in
-from assistant.guard import normalize
-from assistant.language import commands as language_commands
-
-__all__ = ["Command", "KINDS", "LANGUAGES", "parse", "confirmation"]
-
-LANGUAGES = ("en", "de", "es", "fr", "pt")  # languages with phrase tables, in the order tried
-MAX_WORDS = 12  # longer utterances are never commands (cheap early exit)
+__all__ = ["Command", "KINDS", "LANGUAGES", "key", "parse"]
 
 
-@dataclass(frozen=True)
-class Command:
-    kind: str  # one of KINDS
-    argument: str | None  # kind "language": the requested code (None: back to automatic)
-    language: str  # the language the confirmation is in
-    confirmation: str  # what to say (empty for "repeat": the engine says the last reply again)
-    text: str  # the transcript it was recognised in
+def __getattr__(name: str):
+    if name in __all__:
+        import importlib
 
-
-def _pattern(fillers: tuple[str, ...]) -> re.Pattern[str]:
-    words = sorted({normalize(f) for f in fillers}, key=len, reverse=True)  # longest first
-    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b")
-
-
-_STRONG = _pattern(STRONG_FILLERS)
-_WEAK = _pattern(WEAK_FILLERS)
-
-
-def key(text: str) -> tuple[str, ...]:
-    """The canonical form compared: normalised words minus fillers, repeats collapsed, sorted."""
-    norm = normalize(text)
-    strong = _STRONG.sub(" ", norm)
-    words = _WEAK.sub(" ", strong).split() or strong.split()
-    deduped = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]  # "stop stop stop"
-    return tuple(sorted(deduped))
-
-
-def _table(extra: dict[str, dict[str, tuple[str, ...]]] | None = None) -> dict[tuple[str, ...], dict[str, str]]:
-    """canonical key -> {language: kind}."""
-    table: dict[tuple[str, ...], dict[str, str]] = {}
-    sources = [PHRASES] + ([extra] if extra else [])
-    for source in sources:
-        for kind, by_language in source.items():
-            for lang, phrases in by_language.items():
-                for phrase in phrases:
-                    k = key(phrase)
-                    if k:
-                        table.setdefault(k, {})[lang] = kind
-    return table
-
-
-_TABLE = _table()
-
-
-def parse(text: str, language: str = "en", extra_phrases: dict[str, dict[str, tuple[str, ...]]] | None = None,
-          reply_language: str | None = None) -> Command | None:
-    """The voice command ``text`` is, or None.
-
-    ``language``: what Whisper detected; its phrases win when a phrase exists in several
-    languages. ``reply_language``: the language confirmations should be spoken in (default: the
-    language of the phrase that matched, or ``language`` when the phrase is also one of its own).
-    ``extra_phrases``: more phrasings, ``{kind: {language: (phrase, ...)}}`` (from the config).
-    """
-    norm = normalize(text)
-    if not norm or len(norm.split()) > MAX_WORDS:
-        return None
-    lang_cmd = language_commands.parse(text)
-    if lang_cmd is not None:
-        return Command("language", lang_cmd.language, lang_cmd.language or reply_language or language,
-                       lang_cmd.confirmation, text)
-    table = _table(extra_phrases) if extra_phrases else _TABLE
-    matches = table.get(key(text))
-    if not matches:
-        return None
-    matched = language if language in matches else next(
-        (lang for lang in (*LANGUAGES, *sorted(matches)) if lang in matches))
-    kind = matches[matched]
-    say_in = _spoken_in(kind, reply_language or matched)
-    return Command(kind, None, say_in, confirmation(kind, say_in), text)
+        return getattr(importlib.import_module("assistant.commands.matcher"), name)
+    raise AttributeError(name)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.commands import Command
+from assistant.commands.matcher import Command
 from assistant.commands.replies import confirmation, reply_language
 from assistant.commands.settings import CommandSettings
 from assistant.types import AudioChunk
