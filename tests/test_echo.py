@@ -110,3 +110,22 @@ def test_settings():
     assert isinstance(aec, EchoCanceller) and aec.delay_ms == 80
     with pytest.raises(ValueError, match="16000"):
         EchoCanceller(22050)
+
+
+def test_double_talk_the_user_is_heard_while_the_assistant_speaks():
+    """Barge-in happens while the assistant still talks: the user, as loud as the echo, must
+    come through (the voice detector then stops the reply)."""
+    from assistant.audio.io import load_audio
+
+    far = load_audio(shared_audio("fleurs", "fleurs-en-001.ogg"), SR).samples[: 8 * SR]
+    far = np.pad(far, (0, max(0, 8 * SR - len(far))))
+    user = load_audio(shared_audio("fleurs", "fleurs-de-002.ogg"), SR).samples[: 3 * SR]
+    n, user_from = len(far), 5 * SR
+    u = np.zeros(n, np.float32)
+    u[user_from:] = user[: n - user_from]
+    echo = room(far)
+    y = run(EchoCanceller(SR), far, echo + u)
+    part = slice(user_from + SR // 4, n - 400)
+    assert abs(db(echo[part]) - db(u[part])) < 3  # as loud as each other
+    assert db(y[part]) - db(u[part]) > -6
+    assert envelope_corr(u[part], y[part]) > 0.7
