@@ -129,3 +129,22 @@ def test_double_talk_the_user_is_heard_while_the_assistant_speaks():
     assert abs(db(echo[part]) - db(u[part])) < 3  # as loud as each other
     assert db(y[part]) - db(u[part]) > -6
     assert envelope_corr(u[part], y[part]) > 0.7
+
+
+def test_push_render_from_a_48k_output_callback():
+    """The Speaker hands what it plays at the device rate; the canceller resamples it itself."""
+    from scipy.signal import resample_poly
+
+    far16 = speechlike(5, 4)
+    far48 = resample_poly(far16, 3, 1).astype(np.float32)
+    mic = room(far16)
+    aec = EchoCanceller(SR, noise_suppression=False)
+    out = []
+    for i in range(0, len(far16), 160):  # 10 ms callbacks at 48 kHz, 32 ms-ish mic reads
+        aec.push_render(far48[3 * i:3 * (i + 160)], 48000)
+        if i % 480 == 0:
+            out.append(aec.process_capture(mic[max(0, i - 320):i + 160] if i else mic[:160]))
+    y = np.concatenate(out)
+    later = slice(2 * SR, min(len(y), 5 * SR) - 400)
+    assert aec.render_frames >= len(far16) // 160 - 2
+    assert db(mic[later]) - db(y[later]) > 20

@@ -16,10 +16,16 @@ How the live path uses it (both sides at the same rate, 16 kHz here):
 Both take float32 mono blocks of any length and cut them into the 10 ms frames WebRTC needs;
 ``process_capture`` returns what is complete so far (at most 10 ms is held back, and handed out
 with the next block). The two sides may be called from different threads.
+
+``push_render(samples, rate)`` is the variant for an audio callback (``Speaker`` calls it): it
+only queues a copy at the device's rate; the next ``process_capture`` resamples and feeds it
+first, so no WebRTC work runs on PortAudio's thread. ``Microphone(echo=...)`` and
+``Speaker(echo=...)`` take the same object.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 
 import numpy as np
@@ -88,6 +94,8 @@ class EchoCanceller:
             self._apm.set_stream_delay_ms(self.delay_ms)
         self.render_frames = 0
         self.capture_frames = 0
+        self._pushed: queue.SimpleQueue[tuple[np.ndarray, int]] = queue.SimpleQueue()
+        self._resamplers: dict[int, object] = {}
 
     def _frame(self, samples: np.ndarray):
         pcm = _to_int16(samples)
@@ -101,8 +109,26 @@ class EchoCanceller:
                 self._apm.process_reverse_stream(frame)
             self.render_frames += 1
 
+    def push_render(self, samples: np.ndarray, sample_rate: int) -> None:
+        """From an output callback: queue what is being played (float32 mono, any rate)."""
+        self._pushed.put((np.array(samples, np.float32, copy=True).reshape(-1), int(sample_rate)))
+
+    def _feed_pushed(self) -> None:
+        from assistant.audio.capture import StreamResampler
+
+        while True:
+            try:
+                samples, rate = self._pushed.get_nowait()
+            except queue.Empty:
+                return
+            res = self._resamplers.get(rate)
+            if res is None:
+                res = self._resamplers[rate] = StreamResampler(rate, self.sample_rate)
+            self.process_render(res.process(samples))
+
     def process_capture(self, samples: np.ndarray) -> np.ndarray:
         """Clean a microphone block (float32 mono at ``sample_rate``): echo, noise and hum removed."""
+        self._feed_pushed()
         out = []
         for f in self._capture.frames(samples):
             frame = self._frame(f)
