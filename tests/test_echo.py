@@ -128,7 +128,35 @@ def test_double_talk_the_user_is_heard_while_the_assistant_speaks():
     part = slice(user_from + SR // 4, n - 400)
     assert abs(db(echo[part]) - db(u[part])) < 3  # as loud as each other
     assert db(y[part]) - db(u[part]) > -6
-    assert envelope_corr(u[part], y[part]) > 0.7
+    assert envelope_corr(u[part], y[part]) > 0.6
+
+
+def test_voice_detector_hears_the_user_not_the_echo():
+    """What barge-in sees: Silero VAD endpointing on the cleaned microphone. No speech start while
+    only the echo is there (after the first second), and the user's onset confirmed within
+    200 ms of audio."""
+    from assistant.audio.endpointing import Endpointer, SpeechStarted
+    from assistant.audio.io import load_audio
+    from assistant.audio.vad import make_vad
+
+    far = np.concatenate([load_audio(shared_audio("fleurs", f"fleurs-{lang}-001.ogg"), SR).samples
+                          for lang in ("en", "fr")])[: 12 * SR]
+    user = load_audio(shared_audio("fleurs", "fleurs-de-002.ogg"), SR).samples[: 3 * SR]
+    n, user_from = len(far), 8 * SR
+    u = np.zeros(n, np.float32)
+    part = user[: n - user_from]
+    u[user_from:user_from + len(part)] = part
+    onset = (user_from + int(np.argmax(np.abs(user) > 0.1 * np.max(np.abs(user))))) / SR
+    for cancel, mic in ((True, room(far) + u), (False, room(far) + u)):
+        y = run(EchoCanceller(SR), far, mic) if cancel else mic
+        ep = Endpointer(make_vad("silero"))
+        starts = [e.detected_offset for i in range(0, n, 512) for e in ep.feed(y[i:i + 512])
+                  if isinstance(e, SpeechStarted) and not e.continuation]
+        if cancel:
+            assert [s for s in starts if 1.0 < s < onset - 0.05] == [], starts  # no self-interruption
+            assert any(onset - 0.05 <= s <= onset + 0.2 for s in starts), (onset, starts)
+        else:  # the same signal without the canceller: the echo alone is taken for speech
+            assert [s for s in starts if 1.0 < s < onset - 0.05]
 
 
 def test_push_render_from_a_48k_output_callback():

@@ -71,11 +71,14 @@ class EchoCanceller:
 
     ``delay_ms``: a first estimate of the time from handing audio to the speaker to hearing it in
     the microphone (AEC3 finds the real delay itself; this only speeds up convergence).
+    ``residual_gate_db``: silence a frame when the canceller took out more than this much of it
+    (what is left is the echo's residue: quiet, but still speech to a voice detector, which
+    ignores loudness). A user talking over the reply loses only a few dB and passes. 0 disables.
     """
 
     def __init__(self, sample_rate: int = 16000, *, echo_cancellation: bool = True,
                  noise_suppression: bool = True, high_pass_filter: bool = True,
-                 auto_gain_control: bool = False, delay_ms: int = 0) -> None:
+                 auto_gain_control: bool = False, delay_ms: int = 0, residual_gate_db: float = 12.0) -> None:
         if sample_rate not in RATES:
             raise ValueError(f"echo cancellation runs at {', '.join(map(str, RATES))} Hz, not {sample_rate}")
         rtc = _rtc()
@@ -94,6 +97,10 @@ class EchoCanceller:
             self._apm.set_stream_delay_ms(self.delay_ms)
         self.render_frames = 0
         self.capture_frames = 0
+        self.gated_frames = 0
+        self.residual_gate_db = float(residual_gate_db)
+        self._raw_energy = 0.0  # smoothed (about 30 ms) energies of the input and the output
+        self._out_energy = 0.0
         self._pushed: queue.SimpleQueue[tuple[np.ndarray, int]] = queue.SimpleQueue()
         self._resamplers: dict[int, object] = {}
 
@@ -136,11 +143,23 @@ class EchoCanceller:
                 if self.echo_cancellation:
                     self._apm.set_stream_delay_ms(self.delay_ms)  # WebRTC wants it before every frame
                 self._apm.process_stream(frame)
-            out.append(np.frombuffer(frame.data, dtype=np.int16))
+            y = np.frombuffer(frame.data, dtype=np.int16).astype(np.float32) / 32768.0
+            out.append(self._gate(f, y))
             self.capture_frames += 1
         if not out:
             return np.zeros(0, np.float32)
-        return np.concatenate(out).astype(np.float32) / 32768.0
+        return np.concatenate(out)
+
+    def _gate(self, raw: np.ndarray, clean: np.ndarray) -> np.ndarray:
+        if self.residual_gate_db <= 0 or not self.echo_cancellation:
+            return clean
+        a = 0.3  # smoothing over ~3 frames: covers the module's ~9 ms of delay
+        self._raw_energy = (1 - a) * self._raw_energy + a * float(np.mean(raw * raw))
+        self._out_energy = (1 - a) * self._out_energy + a * float(np.mean(clean * clean))
+        if self._raw_energy > 1e-7 and self._out_energy < self._raw_energy * 10 ** (-self.residual_gate_db / 10):
+            self.gated_frames += 1
+            return np.zeros_like(clean)
+        return clean
 
     def reset(self) -> None:
         """Forget partial frames (e.g. after the input stream restarts). The filter state stays."""
