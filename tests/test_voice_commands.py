@@ -252,3 +252,27 @@ def test_gain_never_clips():
     assert np.max(np.abs(apply_gain(x, 4.0))) == pytest.approx(0.99)
     assert np.allclose(apply_gain(x, 0.5), x * 0.5)
     assert len(change_tempo(np.zeros(16000, np.float32), 16000, 0.8)) == pytest.approx(20000, rel=0.02)
+
+
+def test_patient_mode_reaches_the_endpointer():
+    """The engine applies end_of_turn_silence_ms through Endpointer.set_min_silence_ms: a 1 s
+    pause then no longer ends the utterance."""
+    from assistant.audio.endpointing import FRAME, Endpointer
+    from assistant.audio.vad import make_vad
+    from assistant.types import Utterance
+
+    sr = 16000
+    t = np.arange(sr) / sr
+    voiced = (0.3 * np.sign(np.sin(2 * np.pi * 140 * t)) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t))).astype(np.float32)
+    signal = np.concatenate([voiced, np.zeros(sr, np.float32), voiced, np.zeros(3 * sr, np.float32)])
+
+    def utterances(ep):
+        return [e for i in range(0, len(signal), FRAME) for e in ep.feed(signal[i:i + FRAME]) if isinstance(e, Utterance)]
+
+    state = SessionState(CommandSettings(patient_silence_ms=1500))
+    ep = Endpointer(make_vad("energy"), min_silence_ms=state.end_of_turn_silence_ms(500))
+    assert len(utterances(ep)) == 2
+    state.apply(cmd("Take your time."))
+    ep = Endpointer(make_vad("energy"), min_silence_ms=500)
+    ep.set_min_silence_ms(state.end_of_turn_silence_ms(500))
+    assert len(utterances(ep)) == 1
