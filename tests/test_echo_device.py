@@ -29,7 +29,7 @@ FLEURS = Path(__file__).resolve().parents[2] / "shared" / "audio" / "fleurs"
 SR = 16000
 REPLY_S = 3.0
 LOOP_LATENCY_MS = 60
-LOOP_GAIN_DB = -6
+LOOP_GAIN_DB = -16  # echo about 5 dB below the user (AEC3 double talk needs that; see README)
 
 
 @dataclass

@@ -25,6 +25,7 @@ first, so no WebRTC work runs on PortAudio's thread. ``Microphone(echo=...)`` an
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 
@@ -103,6 +104,8 @@ class EchoCanceller:
         self._out_energy = 0.0
         self._pushed: queue.SimpleQueue[tuple[np.ndarray, int]] = queue.SimpleQueue()
         self._resamplers: dict[int, object] = {}
+        self._fifo: collections.deque[np.ndarray] = collections.deque()  # pushed render frames
+        self._pushed_framer = _Framer(self.frame)
 
     def _frame(self, samples: np.ndarray):
         pcm = _to_int16(samples)
@@ -120,22 +123,28 @@ class EchoCanceller:
         """From an output callback: queue what is being played (float32 mono, any rate)."""
         self._pushed.put((np.array(samples, np.float32, copy=True).reshape(-1), int(sample_rate)))
 
-    def _feed_pushed(self) -> None:
+    MAX_RENDER_LEAD = 50  # frames (500 ms): more pushed render than this waiting is dropped
+
+    def _collect_pushed(self) -> None:
         from assistant.audio.capture import StreamResampler
 
         while True:
             try:
                 samples, rate = self._pushed.get_nowait()
             except queue.Empty:
-                return
+                break
             res = self._resamplers.get(rate)
             if res is None:
                 res = self._resamplers[rate] = StreamResampler(rate, self.sample_rate)
-            self.process_render(res.process(samples))
+            self._fifo.extend(self._pushed_framer.frames(res.process(samples)))
+        while len(self._fifo) > self.MAX_RENDER_LEAD:
+            self._fifo.popleft()
 
     def process_capture(self, samples: np.ndarray) -> np.ndarray:
         """Clean a microphone block (float32 mono at ``sample_rate``): echo, noise and hum removed."""
-        self._feed_pushed()
+        self._collect_pushed()
+        while self._fifo:  # everything played so far, before the capture that may hold its echo
+            self.process_render(self._fifo.popleft())
         out = []
         for f in self._capture.frames(samples):
             frame = self._frame(f)
