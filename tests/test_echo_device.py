@@ -29,7 +29,7 @@ FLEURS = Path(__file__).resolve().parents[2] / "shared" / "audio" / "fleurs"
 SR = 16000
 REPLY_S = 3.0
 LOOP_LATENCY_MS = 60
-LOOP_GAIN_DB = -16  # echo about 5 dB below the user (AEC3 double talk needs that; see README)
+LOOP_GAIN_DB = -6  # replies and user at the same loudness: the echo ~6 dB below the user (README)
 
 
 @dataclass
@@ -44,15 +44,19 @@ class Result:
         return sum(1 for d in self.detected if d is not None and d <= 0.2)
 
 
-def _clips(prefixes: tuple[str, ...], seconds: float) -> list[np.ndarray]:
+def _clips(prefixes: tuple[str, ...], seconds: float, rms_db: float = -20.0) -> list[np.ndarray]:
+    """Recorded speech, leading silence cut, ``seconds`` long, at the same loudness."""
     from assistant.audio.io import load_audio
 
     out = []
     for prefix in prefixes:
         for path in sorted(FLEURS.glob(f"fleurs-{prefix}-*.ogg")):
             x = load_audio(path, SR).samples
+            x = x[max(0, _speech_onset(x) - SR // 10):]
             if len(x) >= seconds * SR:
-                out.append((0.7 * x[: int(seconds * SR)] / max(1e-6, np.max(np.abs(x)))).astype(np.float32))
+                x = x[: int(seconds * SR)]
+                x = x * 10 ** (rms_db / 20) / max(1e-6, float(np.sqrt(np.mean(x * x))))
+                out.append(np.clip(x, -1, 1).astype(np.float32))
     return out
 
 
@@ -60,6 +64,22 @@ def _speech_onset(clip: np.ndarray) -> int:
     f = 320
     env = np.sqrt(np.mean(np.square(clip[: len(clip) // f * f].reshape(-1, f)), axis=1))
     return int(np.argmax(env > 0.1 * env.max())) * f
+
+
+def _attenuate(pulse, module: str, gain_db: float) -> None:
+    """Set the volume of the loopback module's stream (the echo's attenuation)."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        index = None
+        for line in pulse.pactl("list", "sink-inputs").splitlines():
+            line = line.strip()
+            if line.startswith("Sink Input #"):
+                index = line.split("#")[1]
+            elif line.startswith("Owner Module:") and line.split(":")[1].strip() == module and index:
+                pulse.pactl("set-sink-input-volume", index, f"{gain_db}dB")
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"the loopback's stream (module {module}) did not appear")
 
 
 class Loop:
@@ -132,10 +152,7 @@ def measure(pulse, trials: int, cancel: bool) -> Result:
     mod = pulse.pactl("load-module", "module-loopback", f"source={pulse.speaker_sink}.monitor",
                       f"sink={pulse.mic_sink}", f"latency_msec={LOOP_LATENCY_MS}").strip()
     try:
-        for line in pulse.pactl("list", "short", "sink-inputs").splitlines():
-            cols = line.split()
-            if len(cols) > 1 and cols[1] == mod:
-                pulse.pactl("set-sink-input-volume", cols[0], f"{LOOP_GAIN_DB}dB")
+        _attenuate(pulse, mod, LOOP_GAIN_DB)
         res = Result()
         echo = EchoCanceller(SR) if cancel else None
         with Loop(echo) as loop:
