@@ -176,3 +176,11 @@ def test_push_render_from_a_48k_output_callback():
     later = slice(2 * SR, min(len(y), 5 * SR) - 400)
     assert aec.render_frames >= len(far16) // 160 - 2
     assert db(mic[later]) - db(y[later]) > 20
+
+
+def test_residual_gate_silences_what_is_left_of_the_echo():
+    far = speechlike(4, 5)
+    aec = EchoCanceller(SR, noise_suppression=False, residual_gate_db=12)
+    y = run(aec, far, room(far))
+    assert aec.gated_frames > 100
+    assert db(y[2 * SR:]) < -90

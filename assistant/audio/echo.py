@@ -25,7 +25,6 @@ first, so no WebRTC work runs on PortAudio's thread. ``Microphone(echo=...)`` an
 
 from __future__ import annotations
 
-import collections
 import queue
 import threading
 
@@ -74,12 +73,14 @@ class EchoCanceller:
     the microphone (AEC3 finds the real delay itself; this only speeds up convergence).
     ``residual_gate_db``: silence a frame when the canceller took out more than this much of it
     (what is left is the echo's residue: quiet, but still speech to a voice detector, which
-    ignores loudness). A user talking over the reply loses only a few dB and passes. 0 disables.
+    ignores loudness). 0 (default) disables it: measured on PulseAudio, 12 dB cut
+    self-interruptions a little (2/20 against about 3/10) but delayed barge-in past 200 ms in
+    12 of 20 trials, because double-talk onsets are gated too.
     """
 
     def __init__(self, sample_rate: int = 16000, *, echo_cancellation: bool = True,
                  noise_suppression: bool = True, high_pass_filter: bool = True,
-                 auto_gain_control: bool = False, delay_ms: int = 0, residual_gate_db: float = 12.0) -> None:
+                 auto_gain_control: bool = False, delay_ms: int = 0, residual_gate_db: float = 0.0) -> None:
         if sample_rate not in RATES:
             raise ValueError(f"echo cancellation runs at {', '.join(map(str, RATES))} Hz, not {sample_rate}")
         rtc = _rtc()
@@ -104,8 +105,6 @@ class EchoCanceller:
         self._out_energy = 0.0
         self._pushed: queue.SimpleQueue[tuple[np.ndarray, int]] = queue.SimpleQueue()
         self._resamplers: dict[int, object] = {}
-        self._fifo: collections.deque[np.ndarray] = collections.deque()  # pushed render frames
-        self._pushed_framer = _Framer(self.frame)
 
     def _frame(self, samples: np.ndarray):
         pcm = _to_int16(samples)
@@ -123,28 +122,24 @@ class EchoCanceller:
         """From an output callback: queue what is being played (float32 mono, any rate)."""
         self._pushed.put((np.array(samples, np.float32, copy=True).reshape(-1), int(sample_rate)))
 
-    MAX_RENDER_LEAD = 50  # frames (500 ms): more pushed render than this waiting is dropped
-
-    def _collect_pushed(self) -> None:
+    def _feed_pushed(self) -> None:
+        """Everything played so far goes in before the capture that may hold its echo (the
+        render is then 100-150 ms ahead of its echo on PulseAudio: measured, stable)."""
         from assistant.audio.capture import StreamResampler
 
         while True:
             try:
                 samples, rate = self._pushed.get_nowait()
             except queue.Empty:
-                break
+                return
             res = self._resamplers.get(rate)
             if res is None:
                 res = self._resamplers[rate] = StreamResampler(rate, self.sample_rate)
-            self._fifo.extend(self._pushed_framer.frames(res.process(samples)))
-        while len(self._fifo) > self.MAX_RENDER_LEAD:
-            self._fifo.popleft()
+            self.process_render(res.process(samples))
 
     def process_capture(self, samples: np.ndarray) -> np.ndarray:
         """Clean a microphone block (float32 mono at ``sample_rate``): echo, noise and hum removed."""
-        self._collect_pushed()
-        while self._fifo:  # everything played so far, before the capture that may hold its echo
-            self.process_render(self._fifo.popleft())
+        self._feed_pushed()
         out = []
         for f in self._capture.frames(samples):
             frame = self._frame(f)
