@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, field_validator
 from assistant import registry
 from assistant.audio.settings import AudioSettings
 from assistant.threads import ThreadSettings
+from assistant.commands.settings import CommandSettings
 from assistant.errors import ConfigError
 from assistant.guard import SpeechGuard
 from assistant.language.policy import LanguagePolicy
@@ -88,6 +89,7 @@ class Config:
     server: ServerSettings = ServerSettings()
     threads: ThreadSettings = ThreadSettings()
     source: str = "<defaults>"
+    commands: CommandSettings = CommandSettings()
 
     def to_dict(self) -> dict[str, Any]:
         dump = lambda m: m.model_dump(mode="json")  # noqa: E731
@@ -107,6 +109,7 @@ class Config:
             "audio": dump(self.audio),
             "server": dump(self.server),
             "threads": dump(self.threads),
+            "commands": dump(self.commands),
         }
 
 
@@ -119,6 +122,7 @@ class _TopLevel(_Section):
     audio: AudioSettings = AudioSettings()
     server: ServerSettings = ServerSettings()
     threads: ThreadSettings = ThreadSettings()
+    commands: CommandSettings = CommandSettings()
 
     @field_validator("language")
     @classmethod
@@ -331,7 +335,7 @@ def validate(data: dict[str, Any], source: str = "<defaults>", text: str | None 
     assert stt and llm and tts and top
     return Config(stt=stt, llm=llm, tts=tts, language=top.language, conversation=top.conversation,
                   guard=top.guard, log=top.log, output=top.output, audio=top.audio, server=top.server,
-                  threads=top.threads,
+                  threads=top.threads, commands=top.commands,
                   source=source)
 
 

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant import registry  # noqa: E402
 from assistant.audio.settings import AudioSettings  # noqa: E402
+from assistant.commands.settings import CommandSettings  # noqa: E402
 from assistant.config import Conversation, LanguagePolicy, Logging, Output, SpeechGuard  # noqa: E402
 from assistant.server.settings import ServerSettings  # noqa: E402
 from assistant.threads import ThreadSettings  # noqa: E402
@@ -59,7 +60,7 @@ def reference() -> str:
             out.append(f"#### `backend: {name}` — [{module}]({module})\n")
             out.append(table(b.options_class()) + "\n")
     for key, model in (("language", LanguagePolicy), ("conversation", Conversation), ("guard", SpeechGuard),
-                       ("audio", AudioSettings), ("log", Logging), ("output", Output),
+                       ("audio", AudioSettings), ("commands", CommandSettings), ("log", Logging), ("output", Output),
                        ("server", ServerSettings),
                        ("threads", ThreadSettings)):
         out.append(f"### `{key}:`\n")

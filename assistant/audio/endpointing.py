@@ -74,12 +74,20 @@ class Endpointer:
         self.min_speech_frames = max(1, round(min_speech_ms / 1000 / FRAME_S))
         self.max_frames = max(self.min_speech_frames + 1, int(max_utterance_s / FRAME_S))
         self.pre_roll_frames = max(0, round(pre_roll_ms / 1000 / FRAME_S))
-        self.post_roll_frames = min(max(0, round(post_roll_ms / 1000 / FRAME_S)), self.min_silence_frames)
+        self._post_roll_wanted = max(0, round(post_roll_ms / 1000 / FRAME_S))
+        self.post_roll_frames = min(self._post_roll_wanted, self.min_silence_frames)
         self.start_frames = max(1, start_frames)
         self.clock = clock
         self.source = source
         self.last_probability = 0.0
         self.reset()
+
+    def set_min_silence_ms(self, min_silence_ms: float) -> None:
+        """Change the end-of-turn silence between utterances (patient mode), keeping the rest."""
+        if min_silence_ms <= 0:
+            raise ValueError("min_silence_ms must be positive")
+        self.min_silence_frames = max(1, round(min_silence_ms / 1000 / FRAME_S))
+        self.post_roll_frames = min(self._post_roll_wanted, self.min_silence_frames)
 
     def reset(self) -> None:
         """Forget everything: pending samples, a started utterance, the VAD's state."""

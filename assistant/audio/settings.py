@@ -40,6 +40,15 @@ class AudioSettings(BaseModel):
         0.2, ge=0, le=1, description="Utterances where the VAD heard less speech than this are not answered.")
     barge_in: bool = Field(True, description="Stop speaking as soon as the user starts talking.")
     half_duplex: bool = Field(
-        False, description="Don't listen while speaking: for laptop speakers without echo cancellation.")
+        False, description="Don't listen while speaking: for laptop speakers when echo cancellation is off.")
+    echo_cancellation: bool = Field(
+        False, description="Remove the assistant's own voice from the microphone (WebRTC AEC3, needs the "
+                           "`livekit` package), so barge-in works on laptop speakers without half_duplex.")
+    noise_suppression: bool = Field(
+        True, description="With echo_cancellation: also suppress steady background noise (WebRTC).")
+    auto_gain_control: bool = Field(
+        False, description="With echo_cancellation: also level the microphone (WebRTC AGC2).")
+    echo_delay_ms: int = Field(
+        40, ge=0, le=500, description="First guess of the speaker-to-microphone delay; AEC3 then finds it itself.")
     cues: bool = Field(True, description="Short sounds when the assistant starts listening and starts thinking.")
     cue_volume: float = Field(0.3, ge=0, le=1, description="Loudness of the cues (0–1).")

@@ -81,7 +81,10 @@ def run_chat(args: argparse.Namespace) -> int:
     bot.load()
     for warning in bot.voices.warnings:
         captions.notice(warning)
-    with Microphone(mic_device) as mic, Speaker(out_device) as speaker:
+    from assistant.audio.echo import echo_canceller
+
+    echo = echo_canceller(audio)  # None unless audio.echo_cancellation: true
+    with Microphone(mic_device, echo=echo) as mic, Speaker(out_device, echo=echo) as speaker:
         loop = ChatLoop(bot, mic, speaker, endpointer, captions, audio)
         stop = lambda *_: loop.stop()  # noqa: E731
         old_int = signal.signal(signal.SIGINT, stop)
