@@ -26,6 +26,7 @@ COMMANDS = [
     "assistant.cli.live:add_chat",
     "assistant.cli.live:add_devices",
     "assistant.cli.bench:add_bench",
+    "assistant.cli.eval:add_eval",
 ]
 
 
