@@ -23,6 +23,7 @@ from assistant.language import commands, policy as language_policy
 from assistant.language.identify import ReplyCheck, ReplyLanguageChecker
 from assistant.language.names import name_of
 from assistant.llm.history import History
+from assistant.text.reply_guard import guard_reply
 from assistant.tts.voices import VoiceRouter
 from assistant.turnlog import TurnLog
 from assistant.types import AudioChunk, LanguageDecision, Transcript, Turn, Utterance
@@ -153,7 +154,9 @@ class Assistant:
                      f"Answer only in {name_of(reply_language)}.")
         messages = self.history.messages(text, reply_language, self.llm.count_tokens, extra)
         try:
-            yield from self.llm.stream(messages)
+            # loops stopped, a sentence cut off by the token limit never passed on (text/reply_guard.py)
+            yield from guard_reply(self.llm.stream(messages),
+                                   lambda: getattr(self.llm, "finish_reason", None) == "length")
         except AssistantError:
             raise
         except Exception as e:
