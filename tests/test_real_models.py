@@ -2,7 +2,8 @@
 jfk.flac right and identify the language of every shared FLEURS clip. These catch what random
 weights can't: a broken mel pipeline, a wrong resampler, a language-policy bug. They skip when
 the starter pack (`assistant models install starter`) or ../shared/audio is absent.
-Measured on this project's CI machine (2 shared cores): about 10 s for jfk, 60 s for the 50 clips."""
+Measured on a 2-core machine shared with several other busy processes: 21 s for jfk, 11 min for
+the 50 clips (one encoder pass each; a small fraction of that on an idle machine)."""
 
 from __future__ import annotations
 

@@ -94,7 +94,8 @@ def _float(variables: dict[str, np.ndarray], name: str) -> np.ndarray:
     scale = variables.get(name + "_scale") if name.endswith("weight") else None
     if scale is not None:
         scale = scale.astype(np.float32)
-        return (value.astype(np.float32) / (scale.reshape(-1, 1) if scale.ndim else scale)).astype(np.float32)
+        per_row = scale.reshape((-1,) + (1,) * (value.ndim - 1)) if scale.ndim else scale
+        return (value.astype(np.float32) / per_row).astype(np.float32)
     return value if value.dtype in (np.float16, np.float32) else value.astype(np.float32)
 
 
@@ -172,7 +173,7 @@ def ct2_state_dict(variables: dict[str, np.ndarray]) -> tuple[dict[str, int], di
     }
     # one dtype for the whole checkpoint: float16 if every weight was float16, else float32
     dtype = np.float16 if all(v.dtype == np.float16 for v in state.values()) else np.float32
-    return dims, {k: torch.from_numpy(np.array(v, dtype=dtype))  # a writable copy for k, v in state.items()}
+    return dims, {k: torch.from_numpy(np.array(v, dtype=dtype)) for k, v in state.items()}  # writable copies
 
 
 def ct2_to_openai_whisper(src_dir: str | Path, dst_file: str | Path) -> Path:
