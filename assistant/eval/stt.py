@@ -102,7 +102,7 @@ def find_clips(directory: str | Path) -> list[Clip]:
     d = Path(directory).expanduser()
     if not d.is_dir():
         raise AudioFileError(f"{d} is not a directory",
-                             "give a folder of recordings, each with its transcript beside it (clip.ogg + clip.txt)")
+                             "give a folder of recordings, each with its transcript beside it: clip.ogg + clip.txt")
     manifest: dict[str, str] = {}
     if (d / MANIFEST).is_file():
         try:
@@ -123,7 +123,7 @@ def find_clips(directory: str | Path) -> list[Clip]:
             clips.append(Clip(audio, reference, manifest.get(audio.name) or language_from_name(audio.name)))
     if not clips:
         raise AudioFileError(f"no recording in {d} has a reference transcript beside it",
-                             "put clip.txt (the words spoken) next to each clip.ogg/.wav/.flac")
+                             "put clip.txt, the words spoken, next to each clip.ogg/.wav/.flac")
     return clips
 
 
