@@ -62,6 +62,7 @@ def test_defaults_and_static_lists_match_whisper():
 
     o = WhisperOptions()
     assert (o.model, o.language, o.task, o.beam_size, o.fp16) == ("small", "auto", "transcribe", 5, None)
+    assert o.temperature == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # the whisper CLI's fallback, on by default
     assert set(MODEL_NAMES) == set(whisper.available_models())
 
 

@@ -29,6 +29,7 @@ COMMANDS = [
     "assistant.cli.models:add_models",
     "assistant.cli.doctor:add_doctor",
     "assistant.cli.serve:add_serve",
+    "assistant.cli.eval:add_eval",
 ]
 
 

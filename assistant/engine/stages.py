@@ -50,7 +50,8 @@ class Stages:
         self.speakable: Callable[[str, str], str] | None = None
         # A wrapper around the LLM's token stream (repetition / cut-off guards). It must close
         # the stream it wraps when it is closed itself (a ``yield from`` does).
-        self.stream_guard: Callable[[Iterator[str]], Iterator[str]] | None = None
+        # Default: loops stopped, a sentence cut off by the token limit never passed on.
+        self.stream_guard: Callable[[Iterator[str]], Iterator[str]] | None = self._guard_reply
         self._loaded: set[str] = set()
         # Sessions share the models: one call per model at a time (a server runs many sessions;
         # in the live loop the locks are never contended). The LLM lock is held while its
@@ -155,6 +156,11 @@ class Stages:
         self.load(("llm",))
         stream = self._stream(messages)
         return self.stream_guard(stream) if self.stream_guard else stream
+
+    def _guard_reply(self, stream: Iterator[str]) -> Iterator[str]:
+        from assistant.text.reply_guard import guard_reply
+
+        return guard_reply(stream, lambda: getattr(self.llm, "finish_reason", None) == "length")
 
     def _stream(self, messages: list[Message]) -> Iterator[str]:
         try:

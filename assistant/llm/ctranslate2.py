@@ -239,20 +239,25 @@ class CTranslate2LLM:
         greedy = o.temperature == 0
         decoder = _IncrementalDecoder(self.tokenizer)
         self.last_token_ids = decoder.ids
+        self.finish_reason = "length"  # until an end token is seen (the reply guard reads it)
         steps = self.generator.generate_tokens(
             self.tokenizer.convert_ids_to_tokens(list(ids)), max_length=max_new_tokens,
             sampling_topk=1 if greedy else o.top_k, sampling_topp=1.0 if greedy else o.top_p,
             sampling_temperature=1.0 if greedy else o.temperature,
             repetition_penalty=o.repetition_penalty, end_token=self._end_tokens or None)
+        count = 0
         try:
             for count, step in enumerate(steps, 1):
                 if step.token in self._end_tokens:  # (CTranslate2 may yield the end token itself)
+                    self.finish_reason = "stop"
                     break
                 piece = decoder.push(step.token_id)
                 if piece:
                     yield piece
                 if count >= max_new_tokens:
                     break
+            else:
+                self.finish_reason = "stop" if count < max_new_tokens else "length"
             tail = decoder.flush()
             if tail:
                 yield tail

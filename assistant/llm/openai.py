@@ -145,6 +145,7 @@ class OpenAILLM:
 
         if self._client is None:
             self.load()
+        self.finish_reason = None  # "length" when max_tokens cut the reply (see guard_reply)
         headers = {"Accept": "text/event-stream"}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
@@ -209,6 +210,8 @@ class OpenAILLM:
             choices = event.get("choices") or []  # usage-only chunks have no choices
             if not choices:
                 return ""
+            if choices[0].get("finish_reason"):
+                self.finish_reason = choices[0]["finish_reason"]
             return (choices[0].get("delta") or {}).get("content") or ""
         except (AttributeError, TypeError, IndexError):
             raise LLMConnectionError(f"the LLM server at {self.url} sent an unexpected stream event: "
@@ -216,7 +219,9 @@ class OpenAILLM:
 
     def _whole_reply(self, response: Any) -> Iterator[str]:
         try:
-            content = response.json()["choices"][0]["message"]["content"]
+            choice = response.json()["choices"][0]
+            content = choice["message"]["content"]
+            self.finish_reason = choice.get("finish_reason")
         except (ValueError, KeyError, IndexError, TypeError):
             raise LLMConnectionError(f"the LLM server at {self.url} sent an unexpected reply: "
                                      f"{response.text[:120]!r}") from None

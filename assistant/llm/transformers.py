@@ -42,6 +42,9 @@ class TransformersOptions(BackendOptions):
                                                           "of tokens whose probability adds up to top_p.")
     repetition_penalty: float = Field(
         1.0, gt=0.0, description="Above 1 discourages repeating tokens already in the conversation; 1 = off.")
+    no_repeat_ngram_size: int = Field(
+        8, ge=0, description="A run of this many tokens is never repeated within one reply (the prompt "
+                             "is not counted), so a small model can't loop on a phrase; 0 = off.")
     seed: int | None = Field(
         None, description="Sampling seed: with a seed the same messages give the same reply; "
                           "none = different each time.")
@@ -246,6 +249,12 @@ class TransformersLLM:
                 procs.append(TopPLogitsWarper(o.top_p))
         return procs
 
+    def _no_repeat(self) -> Any:
+        from transformers import NoRepeatNGramLogitsProcessor
+
+        n = self.options.no_repeat_ngram_size
+        return NoRepeatNGramLogitsProcessor(n) if n else None
+
     def _generate(self, messages: Sequence[Message], max_new_tokens: int) -> Iterator[str]:
         import torch
 
@@ -258,6 +267,8 @@ class TransformersLLM:
 
         greedy = self.options.temperature == 0
         processors = self._processors()
+        no_repeat = self._no_repeat()
+        self.finish_reason = None
         generator = None
         if not greedy and self.options.seed is not None:
             generator = torch.Generator(device=self.device).manual_seed(self.options.seed)
@@ -274,19 +285,25 @@ class TransformersLLM:
                     out = self.model(input_ids=step_input, past_key_values=past, use_cache=True,
                                      **self._step_kwargs)
                     past = out.past_key_values
-                    scores = processors(seen, out.logits[:, -1, :].float())
+                    scores = out.logits[:, -1, :].float()
+                    if no_repeat is not None:  # on the reply's own tokens only
+                        scores = no_repeat(seen[:, prompt.shape[-1]:], scores)
+                    scores = processors(seen, scores)
                     if greedy:
                         token = scores.argmax(dim=-1, keepdim=True)
                     else:
                         token = torch.multinomial(torch.softmax(scores, dim=-1), 1, generator=generator)
                     token_id = int(token)
                     if token_id in self._eos_ids:
+                        self.finish_reason = "stop"
                         break
                     seen = torch.cat([seen, token], dim=-1)
                     step_input = token
                 piece = decoder.push(token_id)
                 if piece:
                     yield piece
+            else:
+                self.finish_reason = "length"  # max_new_tokens ended the reply
             tail = decoder.flush()
             if tail:
                 yield tail

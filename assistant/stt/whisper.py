@@ -228,7 +228,7 @@ class WhisperSTT:
         try:
             result = whisper.transcribe(
                 probe, audio.samples, verbose=None, language=language, task=o.task, initial_prompt=prompt,
-                beam_size=o.beam_size, best_of=o.best_of, temperature=o.temperature, fp16=self.fp16,
+                beam_size=o.beam_size, best_of=o.best_of or 5, temperature=o.temperature, fp16=self.fp16,
                 no_speech_threshold=o.no_speech_threshold, logprob_threshold=o.logprob_threshold,
                 compression_ratio_threshold=o.compression_ratio_threshold,
                 condition_on_previous_text=o.condition_on_previous_text, sample_len=o.sample_len)
