@@ -11,11 +11,27 @@ from typing import TextIO
 from rich.console import Console
 from rich.markup import escape
 
-from assistant.cli.output import heard_line, timings_line
+from assistant.language.names import name_of
 from assistant.types import Turn
 
 STATUS_TEXT = {"listening": "● listening", "thinking": "… thinking", "speaking": "▶ speaking",
                "loading": "loading models"}
+
+
+def heard_line(turn: Turn) -> str:
+    """What was heard, with the language (rich markup; file mode prints it too)."""
+    t = turn.transcript
+    if t is None:
+        return ""
+    prob = f", p={t.language_probability:.2f}" if t.language_probability is not None else ""
+    why = f", {turn.decision.reason}" if turn.decision and turn.decision.reason != "detected" else ""
+    return f"[bold cyan]You[/] ({turn.language} {name_of(turn.language or '')}{prob}{why}): {escape(t.text)}"
+
+
+def timings_line(timings: dict[str, float]) -> str:
+    order = ["decode", "stt", "llm_first_token", "llm", "tts_first_audio", "tts", "first_audio", "total"]
+    keys = [k for k in order if k in timings] + [k for k in timings if k not in order]
+    return " · ".join(f"{k} {timings[k]:.0f} ms" for k in keys)
 
 
 class Captions:

@@ -14,21 +14,28 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from assistant import registry
 from assistant.audio.settings import AudioSettings
+from assistant.threads import ThreadSettings
+from assistant.commands.settings import CommandSettings
 from assistant.errors import ConfigError
-from assistant.options import BackendOptions
+from assistant.guard import SpeechGuard
+from assistant.language.policy import LanguagePolicy
+from assistant.llm.history import DEFAULT_SYSTEM_PROMPT, Conversation
+from assistant.options import BackendOptions, Section
+from assistant.server.settings import ServerSettings
+from assistant.tts.voices import TTSConfig
+
+# Each section's options live next to the code that uses them; this module loads and validates.
+__all__ = ["Config", "Conversation", "DEFAULT_SYSTEM_PROMPT", "LanguagePolicy", "SpeechGuard", "TTSConfig",
+           "load_config", "validate"]
 
 DEFAULT_BACKENDS = {"stt": "whisper", "llm": "transformers"}
 
-DEFAULT_SYSTEM_PROMPT = (
-    "You are a helpful voice assistant. Your replies are spoken aloud, so answer in one to three "
-    "short sentences of plain conversational text: no lists, no markdown, no emoji."
-)
-
-# Coqui VITS voices with open licences; any other language falls back to espeak-ng.
+# Coqui VITS voices with open licences, for languages whose Piper voice is not on this machine
+# (see default_voices); any other language falls back to espeak-ng.
 DEFAULT_VOICES: dict[str, dict[str, Any]] = {
     "en": {"backend": "coqui", "model": "tts_models/en/ljspeech/vits"},
     "de": {"backend": "coqui", "model": "tts_models/de/thorsten/vits"},
@@ -41,45 +48,22 @@ DEFAULT_VOICES: dict[str, dict[str, Any]] = {
 }
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def default_voices() -> dict[str, dict[str, Any]]:
+    """The voice map when a config sets none: per language the best voice that can run here.
+
+    A Piper voice where its files are present (the starter pack's English voice, or one in the
+    Hugging Face cache), else the Coqui voice above; espeak-ng (``tts.fallback``) speaks the rest
+    and stands in for any voice that fails to load.
+    """
+    from assistant.tts.piper import default_voice
+
+    voices = dict(DEFAULT_VOICES)
+    for language in voices:
+        voices[language] = default_voice(language) or voices[language]
+    return voices
 
 
-class LanguagePolicy(_Section):
-    """How the turn's language is chosen from Whisper's probabilities (see assistant/language/)."""
-
-    languages: tuple[str, ...] = Field(
-        (), description="Restrict detection to these language codes (empty: any language Whisper knows).")
-    min_probability: float = Field(
-        0.5, ge=0, le=1, description="Below this probability keep the previous turn's language (or `default`).")
-    min_duration_s: float = Field(
-        1.0, ge=0, description="Clips shorter than this keep the previous turn's language.")
-    default: str = Field("en", description="Language used before any turn has set one.")
-    reply_language: str = Field(
-        "same", description="`same`: reply in the user's language; or a code to always reply in that language.")
-    check_reply: bool = Field(
-        True, description="Check the reply's language and regenerate once when it is wrong.")
-
-
-class Conversation(_Section):
-    system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, description="System prompt sent before every turn.")
-    max_turns: int = Field(8, ge=0, description="Keep at most this many past turns as context.")
-    max_tokens: int = Field(2048, ge=0, description="Keep at most this many tokens of past turns as context.")
-
-
-class SpeechGuard(_Section):
-    """When a recording is treated as 'no speech' (no LLM call, nothing spoken)."""
-
-    silence_peak_dbfs: float = Field(
-        -80.0, description="Recordings whose loudest sample is below this (dBFS) are silence; STT is not run.")
-    min_speech_s: float = Field(
-        0.2, ge=0, description="File mode: recordings in which the voice detector finds less speech are not answered.")
-    no_speech_threshold: float = Field(
-        0.6, ge=0, le=1, description="Whisper no-speech probability above which a turn is refused...")
-    logprob_threshold: float = Field(
-        -1.0, description="...when the average log-probability is also below this (Whisper's own rule).")
-    phantom_phrases: tuple[str, ...] = Field(
-        (), description="Extra phrases that count as Whisper hallucinations on non-speech (added to the built-in list).")
+_Section = Section
 
 
 class Logging(_Section):
@@ -89,19 +73,6 @@ class Logging(_Section):
 class Output(_Section):
     directory: str = Field("replies", description="Where `assistant chat` keeps reply audio (when save_replies).")
     save_replies: bool = Field(False, description="Save each spoken reply as a WAV file in `directory`.")
-
-
-class TTSConfig(BaseModel):
-    """Voices per language. Each voice is one TTS backend's options."""
-
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    voices: dict[str, BackendOptions]
-    fallback: BackendOptions | None
-    espeak_fallback: bool = True
-
-    def voice_for(self, language: str) -> BackendOptions | None:
-        return self.voices.get(language)
 
 
 @dataclass(frozen=True)
@@ -115,7 +86,10 @@ class Config:
     log: Logging
     output: Output
     audio: AudioSettings
+    server: ServerSettings = ServerSettings()
+    threads: ThreadSettings = ThreadSettings()
     source: str = "<defaults>"
+    commands: CommandSettings = CommandSettings()
 
     def to_dict(self) -> dict[str, Any]:
         dump = lambda m: m.model_dump(mode="json")  # noqa: E731
@@ -133,6 +107,9 @@ class Config:
             "log": dump(self.log),
             "output": dump(self.output),
             "audio": dump(self.audio),
+            "server": dump(self.server),
+            "threads": dump(self.threads),
+            "commands": dump(self.commands),
         }
 
 
@@ -143,6 +120,9 @@ class _TopLevel(_Section):
     log: Logging = Logging()
     output: Output = Output()
     audio: AudioSettings = AudioSettings()
+    server: ServerSettings = ServerSettings()
+    threads: ThreadSettings = ThreadSettings()
+    commands: CommandSettings = CommandSettings()
 
     @field_validator("language")
     @classmethod
@@ -377,7 +357,7 @@ def _tts_config(raw: Any, problems: _Problems) -> TTSConfig | None:
     unknown = set(raw) - {"voices", "fallback", "espeak_fallback"}
     for key in sorted(unknown):
         problems.add(("tts", key), "unknown key (valid: voices, fallback, espeak_fallback)")
-    voices_raw = raw.get("voices", DEFAULT_VOICES)
+    voices_raw = raw["voices"] if "voices" in raw else default_voices()
     voices: dict[str, BackendOptions] = {}
     if voices_raw is None:
         voices_raw = {}
@@ -423,7 +403,9 @@ def validate(data: dict[str, Any], source: str = "<defaults>", text: str | None 
         raise ConfigError(problems.items)
     assert stt and llm and tts and top
     return Config(stt=stt, llm=llm, tts=tts, language=top.language, conversation=top.conversation,
-                  guard=top.guard, log=top.log, output=top.output, audio=top.audio, source=source)
+                  guard=top.guard, log=top.log, output=top.output, audio=top.audio, server=top.server,
+                  threads=top.threads, commands=top.commands,
+                  source=source)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:

@@ -13,8 +13,25 @@ import unicodedata
 
 import numpy as np
 
-from assistant.config import SpeechGuard
+from pydantic import Field
+
+from assistant.options import Section
 from assistant.types import AudioChunk, Transcript
+
+class SpeechGuard(Section):
+    """When a recording is treated as 'no speech' (no LLM call, nothing spoken)."""
+
+    silence_peak_dbfs: float = Field(
+        -80.0, description="Recordings whose loudest sample is below this (dBFS) are silence; STT is not run.")
+    min_speech_s: float = Field(
+        0.2, ge=0, description="File mode: recordings in which the voice detector finds less speech are not answered.")
+    no_speech_threshold: float = Field(
+        0.6, ge=0, le=1, description="Whisper no-speech probability above which a turn is refused...")
+    logprob_threshold: float = Field(
+        -1.0, description="...when the average log-probability is also below this (Whisper's own rule).")
+    phantom_phrases: tuple[str, ...] = Field(
+        (), description="Extra phrases that count as Whisper hallucinations on non-speech (added to the built-in list).")
+
 
 # Learned from Whisper's training data (subtitles): credits it writes on silence or music.
 CREDITS = (

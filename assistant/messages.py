@@ -9,6 +9,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "I'm listening.", "de": "Ich höre zu.", "es": "Te escucho.", "fr": "Je vous écoute.",
         "pt": "Estou ouvindo.", "it": "Ti ascolto.", "nl": "Ik luister.", "pl": "Słucham.",
     },
+    "starter": {  # spoken once at start-up when starter models replace missing ones
+        "en": "I'm using the small starter models, because the configured ones are not on this "
+              "machine. For better ones, run assistant models pull on a connected machine.",
+    },
     "llm_error": {
         "en": "Sorry, I can't reach the language model right now.",
         "de": "Entschuldigung, ich erreiche das Sprachmodell gerade nicht.",

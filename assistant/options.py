@@ -14,6 +14,12 @@ from pydantic import BaseModel, ConfigDict
 Device = Literal["auto", "cpu", "cuda"]
 
 
+class Section(BaseModel):
+    """A top-level YAML section's options: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 class BackendOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, protected_namespaces=())
 

@@ -51,11 +51,16 @@ BACKENDS: dict[str, dict[str, Backend]] = {
         "whisper": _B("stt", "whisper", "assistant.stt.whisper:WhisperSTT",
                       "assistant.stt.whisper:WhisperOptions", ("whisper",), "pip install openai-whisper"),
         "faster-whisper": _B("stt", "faster-whisper", "assistant.stt.faster_whisper:FasterWhisperSTT", "assistant.stt.faster_whisper:FasterWhisperOptions", ("faster_whisper",), "pip install faster-whisper"),
+        "openai": _B("stt", "openai", "assistant.stt.openai:OpenAISTT",
+                     "assistant.stt.openai:OpenAISTTOptions", ("httpx",), "pip install httpx"),
     },
     "llm": {
         "transformers": _B("llm", "transformers", "assistant.llm.transformers:TransformersLLM",
                            "assistant.llm.transformers:TransformersOptions", ("transformers", "torch"),
                            "pip install transformers"),
+        "ctranslate2": _B("llm", "ctranslate2", "assistant.llm.ctranslate2:CTranslate2LLM",
+                          "assistant.llm.ctranslate2:CTranslate2LLMOptions", ("ctranslate2", "transformers"),
+                          "pip install ctranslate2 transformers"),
         "openai": _B("llm", "openai", "assistant.llm.openai:OpenAILLM",
                      "assistant.llm.openai:OpenAIOptions", ("httpx",), "pip install httpx"),
     },
@@ -64,6 +69,10 @@ BACKENDS: dict[str, dict[str, Backend]] = {
                     "assistant.tts.coqui:CoquiOptions", ("TTS",), "pip install coqui-tts (see README)"),
         "espeak": _B("tts", "espeak", "assistant.tts.espeak:EspeakTTS",
                      "assistant.tts.espeak:EspeakOptions", (), "apt-get install espeak-ng"),
+        "piper": _B("tts", "piper", "assistant.tts.piper:PiperTTS",
+                    "assistant.tts.piper:PiperOptions", ("onnxruntime",), "pip install onnxruntime"),
+        "openai": _B("tts", "openai", "assistant.tts.openai:OpenAITTS",
+                     "assistant.tts.openai:OpenAITTSOptions", ("httpx",), "pip install httpx"),
     },
 }
 

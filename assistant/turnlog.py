@@ -1,8 +1,10 @@
 """Append-only JSONL turn log. Each turn is written and fsync'ed the moment it finishes,
 so a crash later never loses earlier turns.
 
-Turn ids are unique in the file: every process (one ``TurnLog``) is a session with its own id,
-and a record's ``id`` is ``<session>-<turn number>`` (``session`` and ``turn`` are stored too).
+Turn ids are unique in the file: every conversation is a session with its own id
+(``new_session_id``: the engine's ``Session.id``, one per process in file mode and chat, one per
+connection in a server), and a record's ``id`` is ``<session>-<turn number>`` (``session`` and
+``turn`` are stored too). A record without a ``session`` gets the log's own.
 Records pass through ``secrets.redact``: an API key a server echoed never reaches the file.
 """
 
@@ -33,8 +35,9 @@ class TurnLog:
         if self.path is None:
             return
         number = record.get("id")
-        record = {"id": f"{self.session}-{number}", "session": self.session, "turn": number,
-                  **{k: v for k, v in record.items() if k != "id"}}
+        session = record.get("session") or self.session
+        record = {"id": f"{session}-{number}", "session": session, "turn": number,
+                  **{k: v for k, v in record.items() if k not in ("id", "session")}}
         line = redact(json.dumps(record, ensure_ascii=False, default=str))
         try:
             if self.path.parent and not self.path.parent.exists():

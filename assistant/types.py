@@ -150,6 +150,7 @@ class Turn:
     notice: str | None = None  # something the user should hear/see (no speech, no voice, ...)
     error: str | None = None
     interrupted: bool = False
+    models: dict[str, str] = field(default_factory=dict)  # stage → "backend:model" actually used
 
     @property
     def language(self) -> str | None:
@@ -184,4 +185,5 @@ class Turn:
             "interrupted": self.interrupted,
             "notice": self.notice,
             "error": self.error,
+            "models": self.models,
         }

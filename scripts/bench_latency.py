@@ -10,7 +10,11 @@
 4. barge-in   recorded speech fed in real time while the assistant talks: speech onset →
               playback stopped, through the real endpointer and Silero (target ≤ 150 ms median).
 
-Fake stages stand in for models here on purpose: this measures the pipeline, not the models
+5. speaker    (--speaker: scripts/bench_speaker.py, its own options after it) the whole turn as
+              the user hears it: recorded questions into a virtual PulseAudio microphone, real
+              models, last speech sample → first reply sound at the virtual speaker, p50/p95.
+
+Fake stages stand in for models in 1-4 on purpose: this measures the pipeline, not the models
 (`assistant bench` measures those). Run on a quiet machine; numbers are wall-clock medians.
 """
 
@@ -29,6 +33,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from assistant.audio.endpointing import Endpointer  # noqa: E402
 from assistant.audio.io import load_audio  # noqa: E402
@@ -300,6 +305,10 @@ def _stats(values: list[float]) -> dict:
 
 
 def main() -> int:
+    if "--speaker" in sys.argv[1:]:
+        import bench_speaker
+
+        return bench_speaker.main([a for a in sys.argv[1:] if a != "--speaker"])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--turns", type=int, default=20)
     ap.add_argument("--json", type=Path, help="also write the results here")

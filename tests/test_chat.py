@@ -310,3 +310,19 @@ def test_a_language_without_voice_is_captioned_and_said_in_the_default_language(
     turn = loop.turns[0]
     assert turn.status == "ok" and turn.reply_text and "no voice" in turn.notice
     assert tts.texts == [("I have no voice for Yoruba. The answer is on the screen.", "en")]
+
+
+def test_starter_models_are_announced_once_before_ready(tmp_path):
+    cfg = load_config(None, [f"log.path={tmp_path / 'turns.jsonl'}", "language.check_reply=false",
+                             "audio.cues=false"])
+    tts = TimedTTS()
+    bot = Assistant(cfg, FakeSTT(), FakeLLM(), VoiceRouter(cfg.tts, factory=lambda o: tts))
+    bot.model_notes = ["Using the starter models (...)"]
+    loop = ChatLoop(bot, EventSource(), RealtimeSink(), PassThroughEndpointer(),
+                    Captions(io.StringIO(), force_plain=True), cfg.audio)
+    thread = threading.Thread(target=loop.run, kwargs={"greet": True}, daemon=True)
+    thread.start()
+    assert wait_for(lambda: len(tts.texts) >= 2)
+    finish(loop, thread)
+    spoken = [t for t, _ in tts.texts]
+    assert "starter models" in spoken[0] and "models pull" in spoken[0] and spoken[1] == "I'm listening."

@@ -26,7 +26,7 @@ def tiny_config(tmp_path_factory, tiny_whisper_path, tiny_llm_path, tiny_vits):
     d = tmp_path_factory.mktemp("cli")
     model, config = tiny_vits
     text = f"""
-stt: {{backend: whisper, model: {tiny_whisper_path}, sample_len: 8, beam_size: null}}
+stt: {{backend: whisper, model: {tiny_whisper_path}, sample_len: 8, beam_size: null, temperature: 0.0}}
 llm: {{backend: transformers, model: {tiny_llm_path}, max_new_tokens: 24, temperature: 0}}
 tts:
   voices:
@@ -194,7 +194,7 @@ def test_bad_output_extension(tiny_config, tmp_path, capsys):
     ("stt:\n  colour: blue\n", "stt.colour: unknown key"),
     ("llm:\n  max_new_tokens: lots\n", "llm.max_new_tokens"),
     ("tts:\n  voices:\n    en: {backend: festival}\n", "valid: coqui, espeak"),
-    ("stt:\n  backend: vosk\n", "valid: faster-whisper, whisper"),
+    ("stt:\n  backend: vosk\n", "valid: faster-whisper, openai, whisper"),
 ])
 def test_bad_configs(tmp_path, capsys, yaml_text, expect):
     cfg = tmp_path / "bad.yaml"

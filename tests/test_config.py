@@ -72,14 +72,14 @@ def test_every_problem_is_reported_with_lines(tmp_path):
     assert len(problems) == 5, joined
     assert f"{p}:3: stt.beam_size" in joined
     assert f"{p}:4: stt.colour: unknown key" in joined
-    assert "unknown llm backend 'gpt' (valid: openai, transformers)" in joined
+    assert "unknown llm backend 'gpt' (valid: ctranslate2, openai, transformers)" in joined
     assert f"{p}:8: language.min_probability" in joined
     assert f"{p}:9: bogus: unknown key" in joined
 
 
 def test_unknown_tts_backend_lists_valid(tmp_path):
-    p = write(tmp_path, "tts:\n  voices:\n    de: {backend: piper}\n")
-    with pytest.raises(ConfigError, match=r"valid: coqui, espeak"):
+    p = write(tmp_path, "tts:\n  voices:\n    de: {backend: festival}\n")
+    with pytest.raises(ConfigError, match=r"valid: coqui, espeak, openai, piper"):
         load_config(p)
 
 

@@ -177,7 +177,7 @@ def test_unreachable_hub_fails_fast_without_retries(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(backend, "_hub_reachable", lambda timeout=3.0: False)
+    monkeypatch.setattr(backend.hub, "hub_reachable", lambda *a, **k: False)
     start = time.monotonic()
     with pytest.raises(ModelNotFoundError, match="unreachable"):
         TransformersLLM(model="nobody/no-such-model").load()

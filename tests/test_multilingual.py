@@ -27,7 +27,7 @@ def bot(tmp_path_factory, tiny_whisper_path, tiny_llm_path, tiny_vits):
     d = tmp_path_factory.mktemp("multi")
     cfg = d / "multi.yaml"
     cfg.write_text(f"""
-stt: {{backend: whisper, model: {tiny_whisper_path}, sample_len: 8, beam_size: null,
+stt: {{backend: whisper, model: {tiny_whisper_path}, sample_len: 8, beam_size: null, temperature: 0.0,
       initial_prompt: {{de: "Guten Tag", "*": "Hello"}}}}
 llm: {{backend: transformers, model: {tiny_llm_path}, max_new_tokens: 16, temperature: 0}}
 tts:

@@ -111,14 +111,14 @@ def test_reply_language_follows_user_and_history_is_kept(tmp_path):
 
 
 def test_history_is_bounded_by_turns_and_tokens(tmp_path):
-    llm = FakeLLM(reply="word " * 50)
+    llm = FakeLLM(reply=" ".join(f"word{i}" for i in range(50)))  # no loop: the reply guard keeps it whole
     bot, _ = make(tmp_path, llm=llm, overrides=["conversation.max_turns=2", "conversation.max_tokens=120"])
     for _ in range(4):
         bot.respond(tone())
     last = llm.seen[-1]
     # 2 turns allowed, but each costs ~52 tokens: only two fit in 120
     assert len(last) == 1 + 2 * 2 + 1
-    bot2, _ = make(tmp_path, llm=(llm2 := FakeLLM(reply="word " * 100)),
+    bot2, _ = make(tmp_path, llm=(llm2 := FakeLLM(reply=" ".join(f"word{i}" for i in range(100)))),
                    overrides=["conversation.max_tokens=120"])
     for _ in range(3):
         bot2.respond(tone())
@@ -165,7 +165,7 @@ def test_voice_that_fails_to_load_falls_back(tmp_path):
             raise ModelNotFoundError("model tts_models/en/ljspeech/vits is not downloaded")
 
     cfg = load_config(None, [f"log.path={tmp_path / 'turns.jsonl'}"])
-    factory = lambda o: Broken() if o.backend == "coqui" else good  # noqa: E731
+    factory = lambda o: Broken() if o.backend != "espeak" else good  # noqa: E731  (en: piper or coqui)
     bot = Assistant(cfg, FakeSTT(), FakeLLM(), VoiceRouter(cfg.tts, factory=factory), vad=LoudnessVAD())
     turn = bot.respond(tone())
     assert turn.voice.startswith("espeak") and good.texts
@@ -217,3 +217,22 @@ def test_language_switch_by_voice(tmp_path):
     stt.text = "And tomorrow?"
     assert bot.respond(tone()).reply_language == "en"
     assert [r["status"] for r in log_lines(tmp_path)] == ["command", "ok", "command", "ok"]
+
+
+@pytest.mark.parametrize("reply, finish, spoken", [
+    ("Sure. The capital of France is Paris, and it is", "length", "Sure."),  # cut off: never spoken
+    ("The capital of France is", "length", "The capital of France is."),  # nothing complete: ended cleanly
+    ("Sure. The capital of France is Paris, and it is", "stop", "Sure. The capital of France is Paris, and it is"),
+    ("I'm glad to hear that. I'm glad to hear that. I'm glad to hear that.", "stop", "I'm glad to hear that."),
+])
+def test_reply_guard_applies_to_every_turn(tmp_path, reply, finish, spoken):
+    class CutLLM(FakeLLM):
+        def stream(self, messages):
+            self.finish_reason = None
+            yield from super().stream(messages)
+            self.finish_reason = finish
+
+    bot, tts = make(tmp_path, llm=CutLLM(reply=reply))
+    turn = bot.respond(tone())
+    assert turn.reply_text == spoken
+    assert " ".join(t for t, _ in tts.texts).strip() == spoken

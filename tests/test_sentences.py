@@ -154,3 +154,41 @@ def test_text_is_preserved() -> None:
             "¿Verdad? ¡Sí! 你好。再见！")
     out = split(text, None, step=2)
     assert "".join("".join(out).split()) == "".join(text.split())
+
+
+# -- speak sooner: the first chunk may be a clause (first_clause_chars, 30 by default) ---------------
+
+CLAUSE_CASES = [
+    ("en", "The weather in Berlin is sunny and warm today, with a light breeze from the west. Enjoy!",
+     ["The weather in Berlin is sunny and warm today,", "with a light breeze from the west.", "Enjoy!"]),
+    # only the first chunk: later commas stay inside their sentences
+    ("en", "Sure. The weather in Berlin is sunny and warm today, with a light breeze.",
+     ["Sure.", "The weather in Berlin is sunny and warm today, with a light breeze."]),
+    # a short clause is not cut off
+    ("en", "Yes, I can tell you the weather for Berlin tomorrow morning.",
+     ["Yes, I can tell you the weather for Berlin tomorrow morning."]),
+    # never inside numbers, quotes or brackets
+    ("en", "The numbers you asked for are 1, 2, 3 and 4, in that order.",
+     ["The numbers you asked for are 1, 2, 3 and 4,", "in that order."]),
+    ("en", "The total comes to 1,250 euros and 30 cents, paid in full.",
+     ["The total comes to 1,250 euros and 30 cents,", "paid in full."]),
+    ("en", "He told me \"wait here, I will be back soon, really\" and then he left.",
+     ["He told me \"wait here, I will be back soon, really\" and then he left."]),
+    ("en", "The meeting (with Dr. Smith, Mr. Jones, and others) starts at nine, sharp.",
+     ["The meeting (with Dr. Smith, Mr. Jones, and others) starts at nine,", "sharp."]),
+    ("fr", "Le train pour Paris part à 14 h 30 de la gare centrale : soyez à l'heure.",
+     ["Le train pour Paris part à 14 h 30 de la gare centrale :", "soyez à l'heure."]),
+    ("zh", "今天北京的天气非常好，阳光明媚，适合出去散步。",
+     ["今天北京的天气非常好，阳光明媚，", "适合出去散步。"]),  # CJK counts double: 30 at the 2nd
+]
+
+
+@pytest.mark.parametrize("language,text,expected", CLAUSE_CASES, ids=[f"clause-{i}" for i in range(len(CLAUSE_CASES))])
+@pytest.mark.parametrize("step", [None, 1, 3])
+def test_first_chunk_may_be_a_clause(language: str, text: str, expected: list[str], step) -> None:
+    assert split(text, language, step=step) == expected
+
+
+def test_first_clause_can_be_turned_off() -> None:
+    text = CLAUSE_CASES[0][1]
+    assert split(text, "en", first_clause_chars=0)[0] == text.split(". ")[0] + "."

@@ -63,6 +63,7 @@ def test_defaults_and_model_names_match_faster_whisper():
     o = FasterWhisperOptions()
     assert (o.model, o.compute_type, o.cpu_threads, o.language, o.task, o.beam_size, o.vad_filter) == \
         ("small", "auto", 0, "auto", "transcribe", 5, False)
+    assert o.temperature == (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # the whisper CLI's fallback, on by default
     assert MODEL_REPOS == utils._MODELS
 
 

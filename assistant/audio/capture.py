@@ -96,10 +96,13 @@ class Microphone:
 
     ``device``: a DeviceInfo, or what ``resolve_device`` takes (None = default, index, name part).
     ``samplerate``/``channels`` force the device format (default: the device's native one).
+    ``echo``: an :class:`~assistant.audio.echo.EchoCanceller` at ``target_rate`` (shared with the
+    Speaker) that removes the assistant's own voice from every block.
     """
 
     def __init__(self, device: DeviceInfo | str | int | None = None, block_ms: float = 32,
-                 target_rate: int = 16000, samplerate: int | None = None, channels: int | None = None) -> None:
+                 target_rate: int = 16000, samplerate: int | None = None, channels: int | None = None,
+                 echo=None) -> None:
         self._spec = device
         self.block_ms = block_ms
         self.target_rate = int(target_rate)
@@ -111,6 +114,7 @@ class Microphone:
         self._queue: queue.Queue[np.ndarray] = queue.Queue()
         self._stream = None
         self._resampler: StreamResampler | None = None
+        self.echo = echo
 
     def start(self) -> "Microphone":
         if self._stream is not None:
@@ -140,7 +144,8 @@ class Microphone:
         except queue.Empty:
             return None
         assert self._resampler is not None
-        return self._resampler.process(to_mono(block))
+        out = self._resampler.process(to_mono(block))
+        return self.echo.process_capture(out) if self.echo is not None else out
 
     def drain(self) -> int:
         """Drop the blocks already queued (e.g. the assistant's own reply); returns how many."""

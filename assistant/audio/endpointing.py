@@ -11,6 +11,10 @@ VAD for each, and returns events:
 - :class:`SpeechDiscarded` when what started was shorter than ``min_speech_ms`` of speech (a
   cough, a click, a door): no Utterance follows, so a barge-in it triggered can be undone.
 
+With a ``turn_detector`` (Smart Turn, see :mod:`assistant.audio.smart_turn`) a pause of
+``detector_silence_ms`` asks it whether the words so far are a finished turn: yes ends the
+utterance there; no waits for ``min_silence_ms`` (then the long, patient silence) as without it.
+
 Hysteresis (as Silero's own iterator): a frame starts speech at ``threshold`` but keeps it going
 down to ``threshold - 0.15``. Plain blocking class; the caller owns threads.
 """
@@ -20,7 +24,7 @@ from __future__ import annotations
 import collections
 import time
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 
@@ -53,9 +57,16 @@ class Endpointer:
     def __init__(self, vad: VAD, threshold: float = 0.5, min_silence_ms: float = 500,
                  min_speech_ms: float = 250, max_utterance_s: float = 30.0, pre_roll_ms: float = 300,
                  post_roll_ms: float = 200, start_frames: int = 2, neg_threshold: float | None = None,
-                 clock: Callable[[], float] = time.monotonic, source: str = "microphone") -> None:
+                 clock: Callable[[], float] = time.monotonic, source: str = "microphone",
+                 turn_detector: Callable[[np.ndarray], bool] | None = None,
+                 detector_silence_ms: float = 200) -> None:
         if max_utterance_s <= 0 or min_silence_ms <= 0:
             raise ValueError("max_utterance_s and min_silence_ms must be positive")
+        self.turn_detector = turn_detector
+        self.detector_frames = max(1, round(detector_silence_ms / 1000 / FRAME_S))
+        # what the detector said at the latest pause it was asked about: (stream offset, complete,
+        # seconds it took); benchmarks and the turn log read it
+        self.last_decision: tuple[float, bool, float] | None = None
         self.vad = vad
         self.threshold = threshold
         self.neg_threshold = max(0.01, threshold - 0.15) if neg_threshold is None else neg_threshold
@@ -63,12 +74,20 @@ class Endpointer:
         self.min_speech_frames = max(1, round(min_speech_ms / 1000 / FRAME_S))
         self.max_frames = max(self.min_speech_frames + 1, int(max_utterance_s / FRAME_S))
         self.pre_roll_frames = max(0, round(pre_roll_ms / 1000 / FRAME_S))
-        self.post_roll_frames = min(max(0, round(post_roll_ms / 1000 / FRAME_S)), self.min_silence_frames)
+        self._post_roll_wanted = max(0, round(post_roll_ms / 1000 / FRAME_S))
+        self.post_roll_frames = min(self._post_roll_wanted, self.min_silence_frames)
         self.start_frames = max(1, start_frames)
         self.clock = clock
         self.source = source
         self.last_probability = 0.0
         self.reset()
+
+    def set_min_silence_ms(self, min_silence_ms: float) -> None:
+        """Change the end-of-turn silence between utterances (patient mode), keeping the rest."""
+        if min_silence_ms <= 0:
+            raise ValueError("min_silence_ms must be positive")
+        self.min_silence_frames = max(1, round(min_silence_ms / 1000 / FRAME_S))
+        self.post_roll_frames = min(self._post_roll_wanted, self.min_silence_frames)
 
     def reset(self) -> None:
         """Forget everything: pending samples, a started utterance, the VAD's state."""
@@ -136,6 +155,14 @@ class Endpointer:
             self._silence_run += 1
             if self._silence_run >= self.min_silence_frames:
                 return self._finish(silence_run=self._silence_run)
+            if self._silence_run == self.detector_frames and self.turn_detector is not None:
+                t0 = self.clock()
+                # the utterance so far, a little before its onset up to now (silence included),
+                # as Pipecat feeds Smart Turn
+                done = bool(self.turn_detector(np.concatenate(self._frames)))
+                self.last_decision = (self.offset, done, self.clock() - t0)
+                if done:  # the clock moved on while the model decided: not part of the wait
+                    return self._finish(silence_run=self._silence_run, lag=self.last_decision[2])
         if len(self._frames) >= self.max_frames:
             return self._split()
         return []
@@ -153,9 +180,10 @@ class Endpointer:
         return SpeechStarted(offset=onset * FRAME_S, time=self.clock(),
                              detected_offset=self._frame_index * FRAME_S, continuation=continuation)
 
-    def _finish(self, silence_run: int) -> list[Event]:
-        """Close the utterance whose last ``silence_run`` frames were silence."""
-        now = self.clock()
+    def _finish(self, silence_run: int, lag: float = 0.0) -> list[Event]:
+        """Close the utterance whose last ``silence_run`` frames were silence (``lag``: seconds
+        this call is behind the stream, e.g. spent in the turn detector)."""
+        now = self.clock() - lag
         keep = len(self._frames) - silence_run + min(silence_run, self.post_roll_frames)
         frames, speech_frames = self._frames, self._speech_count
         spoken = len(frames) - self._lead - silence_run  # onset .. last speech frame
@@ -186,3 +214,22 @@ class Endpointer:
                               speech_ratio=round(speech_frames / max(spoken, 1), 3), ended_at=now)
         started = self._start(self._frame_index, continuation=True)
         return [utterance, started]
+
+
+def make_endpointer(audio: Any, vad: VAD | None = None, **extra: Any) -> Endpointer:
+    """The endpointer the ``audio:`` settings describe (loads Smart Turn when it is chosen)."""
+    from assistant.audio.vad import make_vad
+
+    detector = None
+    min_silence_ms = audio.min_silence_ms
+    if audio.end_of_turn == "smart-turn":
+        from assistant.audio.smart_turn import SmartTurn
+        from assistant.threads import budget
+
+        detector = SmartTurn(audio.smart_turn_model, threshold=audio.smart_turn_threshold,
+                             threads=budget().smart_turn).load().complete
+        min_silence_ms = audio.max_silence_ms
+    return Endpointer(vad or make_vad(audio.vad), threshold=audio.vad_threshold, min_silence_ms=min_silence_ms,
+                      min_speech_ms=audio.min_speech_ms, max_utterance_s=audio.max_utterance_s,
+                      pre_roll_ms=audio.pre_roll_ms, turn_detector=detector,
+                      detector_silence_ms=audio.smart_turn_silence_ms, **extra)

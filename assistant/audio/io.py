@@ -93,11 +93,7 @@ def save_audio(audio: AudioChunk, path: str | Path) -> Path:
 
 def _encode(audio: AudioChunk, p: Path, fmt: str) -> None:
     if fmt == "wav":
-        with wave.open(str(p), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(audio.sample_rate)
-            w.writeframes(_pcm16(audio.samples))
+        p.write_bytes(wav_bytes(audio))
         return
     _ffmpeg()
     from pydub import AudioSegment
@@ -109,3 +105,33 @@ def _encode(audio: AudioChunk, p: Path, fmt: str) -> None:
         seg.export(str(p), format="ogg", codec="libvorbis")
     else:
         seg.export(str(p), format=fmt)
+
+
+def wav_bytes(audio: AudioChunk) -> bytes:
+    """``audio`` as a 16-bit mono WAV file in memory (what HTTP APIs take as an upload)."""
+    import io
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(audio.sample_rate)
+        w.writeframes(_pcm16(audio.samples))
+    return buffer.getvalue()
+
+
+def decode_bytes(data: bytes, sample_rate: int, what: str = "audio") -> AudioChunk:
+    """Decode an encoded file held in memory (mp3, opus, flac, aac, wav, ...) to float32 mono at
+    ``sample_rate`` with one ffmpeg process; ``what`` names the data in the error message."""
+    if not data:
+        raise AudioFileError(f"{what} is empty (0 bytes)")
+    cmd = [_ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", "-i", "pipe:0",
+           "-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1", "-ar", str(sample_rate), "pipe:1"]
+    proc = subprocess.run(cmd, input=data, capture_output=True)
+    samples = np.frombuffer(proc.stdout, dtype=np.float32).copy()
+    if proc.returncode != 0 or not len(samples):
+        errors = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = errors[-1] if errors else f"ffmpeg exited with {proc.returncode}"
+        raise AudioFileError(f"cannot decode {what}: it is corrupt, truncated or not audio ({reason})")
+    check_finite(samples, what)
+    return AudioChunk(samples, sample_rate)

@@ -34,7 +34,7 @@ class Speaker:
 
     def __init__(self, device: DeviceInfo | str | int | None = None, block_ms: float = 10,
                  samplerate: int | None = None, channels: int | None = None,
-                 latency: float | str = 0.03) -> None:
+                 latency: float | str = 0.03, echo=None) -> None:
         self._spec = device
         self.latency = latency
         self.block_ms = block_ms
@@ -55,6 +55,7 @@ class Speaker:
         self.last_stop_latency: float | None = None  # seconds from stop() until silence is heard
         self._resampler: StreamResampler | None = None
         self._stream = None
+        self.echo = echo  # an EchoCanceller: told everything played (its reference signal)
 
     # -- lifetime ------------------------------------------------------------------------------
     def start(self) -> "Speaker":
@@ -116,6 +117,8 @@ class Speaker:
                 self._stop_requested_at = None
             if not self._buffer:
                 self._idle.set()
+        if self.echo is not None:  # silence too: the canceller's clock runs on it
+            self.echo.push_render(outdata[:, 0], self.samplerate)
 
     # -- control -------------------------------------------------------------------------------
     def play(self, chunk: AudioChunk) -> None:

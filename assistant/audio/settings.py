@@ -17,7 +17,22 @@ class AudioSettings(BaseModel):
     vad: Literal["silero", "energy"] = Field(
         "silero", description="Voice-activity detector: `silero` (neural, bundled model) or `energy` (no dependencies).")
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Speech probability that counts as speech.")
-    min_silence_ms: int = Field(500, ge=100, le=5000, description="Silence that ends an utterance.")
+    end_of_turn: Literal["silence", "smart-turn"] = Field(
+        "silence", description="How the end of the user's turn is decided: `silence` (a pause of "
+                               "min_silence_ms) or `smart-turn` (after a short pause the Smart Turn v3 "
+                               "model judges whether the words are finished: yes ends the turn at once, "
+                               "no waits up to max_silence_ms).")
+    min_silence_ms: int = Field(500, ge=100, le=5000, description="Silence that ends an utterance (end_of_turn: silence).")
+    smart_turn_silence_ms: int = Field(
+        200, ge=64, le=2000, description="smart-turn: the pause after which the model is asked.")
+    max_silence_ms: int = Field(
+        1600, ge=100, le=10000, description="smart-turn: the silence that ends a turn the model judged "
+                                            "unfinished (raise it for slow or hesitant speakers).")
+    smart_turn_threshold: float = Field(
+        0.5, gt=0, lt=1, description="smart-turn: probability of 'finished' above which the turn ends early.")
+    smart_turn_model: str | None = Field(
+        None, description="smart-turn: path of the ONNX model; empty = the starter pack's "
+                          "smart-turn/smart-turn-v3.2-cpu.onnx (or an installed pipecat-ai's).")
     min_speech_ms: int = Field(250, ge=0, description="Shorter bursts (clicks, coughs) are ignored.")
     max_utterance_s: float = Field(30.0, gt=1, description="An utterance is cut here even without a pause.")
     pre_roll_ms: int = Field(300, ge=0, le=2000, description="Audio kept from before speech onset, so first syllables survive.")
@@ -25,6 +40,15 @@ class AudioSettings(BaseModel):
         0.2, ge=0, le=1, description="Utterances where the VAD heard less speech than this are not answered.")
     barge_in: bool = Field(True, description="Stop speaking as soon as the user starts talking.")
     half_duplex: bool = Field(
-        False, description="Don't listen while speaking: for laptop speakers without echo cancellation.")
+        False, description="Don't listen while speaking: for laptop speakers when echo cancellation is off.")
+    echo_cancellation: bool = Field(
+        False, description="Remove the assistant's own voice from the microphone (WebRTC AEC3, needs the "
+                           "`livekit` package), so barge-in works on laptop speakers without half_duplex.")
+    noise_suppression: bool = Field(
+        True, description="With echo_cancellation: also suppress steady background noise (WebRTC).")
+    auto_gain_control: bool = Field(
+        False, description="With echo_cancellation: also level the microphone (WebRTC AGC2).")
+    echo_delay_ms: int = Field(
+        40, ge=0, le=500, description="First guess of the speaker-to-microphone delay; AEC3 then finds it itself.")
     cues: bool = Field(True, description="Short sounds when the assistant starts listening and starts thinking.")
     cue_volume: float = Field(0.3, ge=0, le=1, description="Loudness of the cues (0–1).")

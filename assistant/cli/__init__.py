@@ -27,6 +27,10 @@ COMMANDS = [
     "assistant.cli.live:add_chat",
     "assistant.cli.live:add_devices",
     "assistant.cli.bench:add_bench",
+    "assistant.cli.models:add_models",
+    "assistant.cli.doctor:add_doctor",
+    "assistant.cli.serve:add_serve",
+    "assistant.cli.eval:add_eval",
 ]
 
 

@@ -22,8 +22,11 @@ def add_config(sub: argparse._SubParsersAction) -> None:
 
 def run_show(args: argparse.Namespace) -> int:
     from assistant.config import dump_yaml, load_config
+    from assistant.models import resolve_models
 
-    config = load_config(args.config, args.overrides)
+    config, notes = resolve_models(load_config(args.config, args.overrides))
+    for note in notes:
+        print(f"# {note}")
     print(f"# effective config: {config.source}" + (f" + {len(args.overrides)} override(s)" if args.overrides else ""))
     print(dump_yaml(config), end="")
     return 0

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from assistant.cli import add_config_args
-from assistant.cli.output import console, print_turn
+from assistant.cli.output import console, print_notes, print_turn
 
 NO_SPEECH_EXIT = 9  # the recording held no speech: nothing was answered or written
 
@@ -50,7 +50,8 @@ def run_respond(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     audio = load_audio(source, 16000)  # a corrupt file is reported now, not after loading models
     decode_ms = (time.perf_counter() - t0) * 1000.0
-    bot = Assistant.from_config(config=config)
+    bot = Assistant.from_config(config=config)  # resolves the models (starter fallback) too
+    print_notes(bot.model_notes)
     if notice:
         console.print(f"[yellow]{notice}[/]")
     with console.status("loading models…"):
@@ -104,6 +105,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
     from assistant import registry
     from assistant.audio.io import load_audio
     from assistant.config import load_config
+    from assistant.models import resolve_models
     from assistant.paths import check_input, check_output, write_text_atomic
 
     overrides = list(args.overrides)
@@ -116,6 +118,8 @@ def run_transcribe(args: argparse.Namespace) -> int:
     if args.output:
         check_output(args.output, reads=(source, args.config, config.log.path), what="output")
     audio = load_audio(source, 16000)
+    config, notes = resolve_models(config)
+    print_notes(notes)
     stt = registry.get("stt", config.stt.backend).create(config.stt)
     stt.load()
     fixed = getattr(config.stt, "language", "auto")
@@ -152,6 +156,8 @@ def run_say(args: argparse.Namespace) -> int:
 
     if not args.text.strip():
         raise UsageError("nothing to say: TEXT is empty", "give the text to speak in quotes")
+    from assistant.models import resolve_models
+
     config = load_config(args.config, args.overrides)
     check_output(args.output, reads=(args.config, config.log.path), what="output", formats=OUTPUT_FORMATS)
     language = args.language or config.language.default
@@ -159,6 +165,8 @@ def run_say(args: argparse.Namespace) -> int:
         check_code(language)
     except ConfigError as e:
         raise UsageError(f"--language: {e.problems[0]}", e.hint) from None
+    config, notes = resolve_models(config)
+    print_notes(notes)
     voice, chunks = VoiceRouter(config.tts).synthesize(args.text, language)
     audio = AudioChunk.concat(list(chunks))
     save_audio(audio, args.output)

@@ -61,9 +61,8 @@ def run_devices(args: argparse.Namespace) -> int:
 def run_chat(args: argparse.Namespace) -> int:
     from assistant.audio.capture import Microphone
     from assistant.audio.devices import resolve_device
-    from assistant.audio.endpointing import Endpointer
+    from assistant.audio.endpointing import make_endpointer
     from assistant.audio.playback import Speaker
-    from assistant.audio.vad import make_vad
     from assistant.captions import Captions
     from assistant.chat import ChatLoop
     from assistant.config import load_config
@@ -83,14 +82,16 @@ def run_chat(args: argparse.Namespace) -> int:
     out_device = resolve_device(audio.output_device, "output")
     captions.status("loading")
     bot = Assistant.from_config(config=config)
-    vad = make_vad(audio.vad)
-    endpointer = Endpointer(vad, threshold=audio.vad_threshold, min_silence_ms=audio.min_silence_ms,
-                            min_speech_ms=audio.min_speech_ms, max_utterance_s=audio.max_utterance_s,
-                            pre_roll_ms=audio.pre_roll_ms)
+    for note in bot.model_notes:
+        captions.notice(note)
+    endpointer = make_endpointer(audio)
     bot.load()
     for warning in bot.voices.warnings:
         captions.notice(warning)
-    with Microphone(mic_device) as mic, Speaker(out_device) as speaker:
+    from assistant.audio.echo import echo_canceller
+
+    echo = echo_canceller(audio)  # None unless audio.echo_cancellation: true
+    with Microphone(mic_device, echo=echo) as mic, Speaker(out_device, echo=echo) as speaker:
         loop = ChatLoop(bot, mic, speaker, endpointer, captions, audio)
         stop = lambda *_: loop.stop()  # noqa: E731
         old_int = signal.signal(signal.SIGINT, stop)

@@ -7,8 +7,8 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
+from assistant.captions import heard_line, timings_line
 from assistant.errors import AssistantError, ConfigError
-from assistant.language.names import name_of
 from assistant.types import Turn
 
 console = Console(highlight=False, soft_wrap=True)
@@ -26,19 +26,11 @@ def print_error(e: AssistantError) -> None:
     err_console.print(f"[bold red]error:[/] {escape(str(e))}")
 
 
-def heard_line(turn: Turn) -> str:
-    t = turn.transcript
-    if t is None:
-        return ""
-    prob = f", p={t.language_probability:.2f}" if t.language_probability is not None else ""
-    why = f", {turn.decision.reason}" if turn.decision and turn.decision.reason != "detected" else ""
-    return f"[bold cyan]You[/] ({turn.language} {name_of(turn.language or '')}{prob}{why}): {escape(t.text)}"
-
-
-def timings_line(timings: dict[str, float]) -> str:
-    order = ["decode", "stt", "llm_first_token", "llm", "tts_first_audio", "tts", "first_audio", "total"]
-    keys = [k for k in order if k in timings] + [k for k in timings if k not in order]
-    return " · ".join(f"{k} {timings[k]:.0f} ms" for k in keys)
+def print_notes(notes: list[str]) -> None:
+    """Start-up notes (e.g. which starter models stand in for missing ones), on stderr so that
+    machine-readable stdout (--json, transcripts) stays clean."""
+    for note in notes:
+        err_console.print(f"[yellow]{escape(note)}[/]")
 
 
 def print_turn(turn: Turn, *, reply_streamed: bool = False) -> None:

@@ -112,6 +112,27 @@ WHISPER_LANGUAGES: dict[str, str] = {
 }
 
 
+#: Other English names Whisper's tokenizer accepts (``whisper.tokenizer.TO_LANGUAGE_CODE``).
+NAME_ALIASES: dict[str, str] = {
+    "burmese": "my", "valencian": "ca", "flemish": "nl", "haitian": "ht", "letzeburgesch": "lb",
+    "pushto": "ps", "panjabi": "pa", "moldavian": "ro", "moldovan": "ro", "sinhalese": "si",
+    "castilian": "es", "mandarin": "zh",
+}
+
+
+def code_of(value: str) -> str | None:
+    """A Whisper code for a code or an English language name as servers report them ('english',
+    'English', 'en', 'en-US' → 'en'); None when it is neither."""
+    text = value.strip().lower().replace("_", "-")
+    if text in WHISPER_LANGUAGES:
+        return text
+    by_name = {name: code for code, name in WHISPER_LANGUAGES.items()}
+    if text in by_name or text in NAME_ALIASES:
+        return by_name.get(text) or NAME_ALIASES[text]
+    primary = text.split("-")[0]
+    return primary if primary in WHISPER_LANGUAGES else None
+
+
 def is_code(code: str) -> bool:
     return code in WHISPER_LANGUAGES
 

@@ -11,8 +11,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assistant.config import LanguagePolicy
+from pydantic import Field
+
+from assistant.options import Section
 from assistant.types import LanguageDecision
+
+
+class LanguagePolicy(Section):
+    """How the turn's language is chosen from Whisper's probabilities (see assistant/language/)."""
+
+    languages: tuple[str, ...] = Field(
+        (), description="Restrict detection to these language codes (empty: any language Whisper knows).")
+    min_probability: float = Field(
+        0.5, ge=0, le=1, description="Below this probability keep the previous turn's language (or `default`).")
+    min_duration_s: float = Field(
+        1.0, ge=0, description="Clips shorter than this keep the previous turn's language.")
+    default: str = Field("en", description="Language used before any turn has set one.")
+    reply_language: str = Field(
+        "same", description="`same`: reply in the user's language; or a code to always reply in that language.")
+    check_reply: bool = Field(
+        True, description="Check the reply's language and regenerate once when it is wrong.")
 
 
 @dataclass

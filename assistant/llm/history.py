@@ -9,9 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from assistant.config import Conversation
+from pydantic import Field
+
 from assistant.language.names import name_of
+from assistant.options import Section
 from assistant.types import Message
+
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful voice assistant. Your replies are spoken aloud, so answer the way a person "
+    "talks: one to three short sentences of plain conversational text, no lists, no headings, no "
+    "markdown, no emoji, no code and no links (name a website instead of giving its address). "
+    "If the user wants more detail, they will ask."
+)
+
+
+class Conversation(Section):
+    system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, description="System prompt sent before every turn.")
+    max_turns: int = Field(8, ge=0, description="Keep at most this many past turns as context.")
+    max_tokens: int = Field(2048, ge=0, description="Keep at most this many tokens of past turns as context.")
 
 
 def language_instruction(code: str) -> str:

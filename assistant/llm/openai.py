@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from typing import Any, Iterator, Literal, Sequence
 
 from pydantic import Field, field_validator
 
-from assistant import secrets
-from assistant.errors import ConfigError, LLMConnectionError
+from assistant.errors import LLMConnectionError
 from assistant.options import BackendOptions
+from assistant.remote import api_key, redact, server_message, validate_base_url
 from assistant.types import Message
 
 log = logging.getLogger(__name__)
@@ -54,24 +53,7 @@ class OpenAIOptions(BackendOptions):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.rstrip("/")
-
-
-def _server_message(response: Any) -> str:
-    """The server's own error text: OpenAI's {error: {message}}, Ollama's {error: str}, FastAPI's {detail}."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text.strip()[:200]
-    if isinstance(body, dict):
-        error = body.get("error", body.get("detail", body.get("message")))
-        if isinstance(error, dict):
-            error = error.get("message", error)
-        if error:
-            return str(error)[:300]
-    return json.dumps(body)[:200]
+        return validate_base_url(value)
 
 
 class OpenAILLM:
@@ -89,16 +71,7 @@ class OpenAILLM:
         """Reads the API key and opens a connection pool; the server need not be up yet."""
         import httpx
 
-        name = self.options.api_key_env
-        if name:
-            key = os.environ.get(name, "").strip()
-            if not key:
-                raise ConfigError(
-                    [f"llm.api_key_env: the environment variable {name} is not set (or empty)"],
-                    f"export {name}=<your API key>, or remove llm.api_key_env for a server without keys",
-                )
-            self._key = key
-            secrets.register(key)  # never shown in any message or log record, whatever the server echoes
+        self._key = api_key("llm", self.options.api_key_env)
         # One client for the whole session keeps the connection alive between turns.
         self._client = httpx.Client(timeout=httpx.Timeout(self.options.timeout_s))
         if self.options.warmup:
@@ -146,11 +119,11 @@ class OpenAILLM:
         return body
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
+        return redact(text, self._key)
 
     def _http_error(self, response: Any) -> LLMConnectionError:
         status, o = response.status_code, self.options
-        detail = self._redact(_server_message(response))
+        detail = self._redact(server_message(response))
         if status in (401, 403):
             if o.api_key_env:
                 hint = f"check the key in the environment variable {o.api_key_env}"
@@ -173,6 +146,7 @@ class OpenAILLM:
 
         if self._client is None:
             self.load()
+        self.finish_reason = None  # "length" when max_tokens cut the reply (see guard_reply)
         headers = {"Accept": "text/event-stream"}
         if self._key:
             headers["Authorization"] = f"Bearer {self._key}"
@@ -268,6 +242,8 @@ class OpenAILLM:
             choices = event.get("choices") or []  # usage-only chunks have no choices
             if not choices:
                 return "", False
+            if choices[0].get("finish_reason"):
+                self.finish_reason = choices[0]["finish_reason"]
             return (choices[0].get("delta") or {}).get("content") or "", bool(choices[0].get("finish_reason"))
         except (AttributeError, TypeError, IndexError):
             raise LLMConnectionError(f"the LLM server at {self.url} sent an unexpected stream event: "
@@ -275,7 +251,9 @@ class OpenAILLM:
 
     def _whole_reply(self, response: Any) -> Iterator[str]:
         try:
-            content = response.json()["choices"][0]["message"]["content"]
+            choice = response.json()["choices"][0]
+            content = choice["message"]["content"]
+            self.finish_reason = choice.get("finish_reason")
         except (ValueError, KeyError, IndexError, TypeError):
             raise LLMConnectionError(f"the LLM server at {self.url} sent an unexpected reply: "
                                      f"{response.text[:120]!r}") from None

@@ -9,7 +9,6 @@ is how barge-in cancels a reply. torch and transformers are imported only inside
 from __future__ import annotations
 
 import inspect
-import os
 import time
 from pathlib import Path
 from typing import Any, Iterator, Literal, Sequence
@@ -17,19 +16,19 @@ from typing import Any, Iterator, Literal, Sequence
 from pydantic import Field
 
 from assistant.errors import AssistantError, ModelNotFoundError, StageError
+from assistant import registry
+from assistant.models import hub
 from assistant.options import BackendOptions, Device, resolve_device
 from assistant.types import Message
-
-_TRUE = {"1", "on", "yes", "true"}
-
 
 class TransformersOptions(BackendOptions):
     backend: Literal["transformers"] = Field(
         "transformers", description="Run a chat model locally with Hugging Face transformers.")
     model: str = Field(
         "Qwen/Qwen2.5-1.5B-Instruct",
-        description="Hugging Face hub id (downloaded once into the HF cache) or a local model "
-                    "directory. Must be a chat/instruct model with a chat template.")
+        description="Hugging Face hub id (downloaded once into the HF cache), a local model "
+                    "directory, or a local .gguf file (dequantised at load; needs the gguf and "
+                    "accelerate packages). Must be a chat/instruct model with a chat template.")
     revision: str | None = Field(
         None, description="Hub branch, tag or commit to load (default: main). Ignored for local directories.")
     device: Device = Field("auto", description="auto: CUDA when available, else CPU.")
@@ -43,6 +42,9 @@ class TransformersOptions(BackendOptions):
                                                           "of tokens whose probability adds up to top_p.")
     repetition_penalty: float = Field(
         1.0, gt=0.0, description="Above 1 discourages repeating tokens already in the conversation; 1 = off.")
+    no_repeat_ngram_size: int = Field(
+        8, ge=0, description="A run of this many tokens is never repeated within one reply (the prompt "
+                             "is not counted), so a small model can't loop on a phrase; 0 = off.")
     seed: int | None = Field(
         None, description="Sampling seed: with a seed the same messages give the same reply; "
                           "none = different each time.")
@@ -54,34 +56,6 @@ class TransformersOptions(BackendOptions):
     warmup: bool = Field(
         False, description="Generate one token at load time, so the first reply doesn't pay for "
                            "lazy initialisation.")
-
-
-def _is_offline() -> bool:
-    # huggingface_hub reads HF_HUB_OFFLINE once, at import; the environment may have changed since.
-    from huggingface_hub import constants
-
-    flags = (os.environ.get(v, "").strip().lower() for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-    return bool(constants.HF_HUB_OFFLINE) or any(f in _TRUE for f in flags)
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    # huggingface_hub retries an unreachable hub for about 45 s per file; one quick probe first
-    # lets us fall back to the cache (or fail) at once.
-    import httpx
-    from huggingface_hub import constants
-
-    try:
-        httpx.head(constants.ENDPOINT, timeout=timeout)
-        return True
-    except httpx.HTTPError:
-        return False
-
-
-def _looks_like_path(name: str) -> bool:
-    # "org/name" is a hub id; anything else with a separator, a leading dot/tilde or an absolute
-    # path is meant as a directory.
-    return (name.startswith((".", "~", "/", "\\")) or os.path.isabs(name) or "\\" in name
-            or name.count("/") > 1 or name.endswith("/"))
 
 
 def _dtype_keyword() -> str:
@@ -149,13 +123,17 @@ class TransformersLLM:
         local = Path(opts.model).expanduser()
         if local.is_dir():
             return str(local), {"trust_remote_code": opts.trust_remote_code}, None
-        if _looks_like_path(opts.model):
+        if local.is_file() and local.suffix == ".gguf":  # dequantised at load
+            registry.Backend("llm", "transformers", "", "", ("gguf", "accelerate"),
+                             "pip install gguf accelerate").check_requirements()
+            return str(local.parent), {"gguf_file": local.name}, None
+        if hub.looks_like_path(opts.model):
             raise ModelNotFoundError(
                 f"LLM model directory '{opts.model}' does not exist",
                 "set llm.model to an existing local model directory or a Hugging Face hub id",
             )
-        offline = _is_offline()
-        reachable = not offline and _hub_reachable()
+        offline = hub.is_offline()
+        reachable = not offline and hub.hub_reachable()
         why = "" if reachable else ("HF_HUB_OFFLINE is set" if offline else "the hub is unreachable")
         kwargs = {"revision": opts.revision, "cache_dir": opts.cache_dir,
                   "trust_remote_code": opts.trust_remote_code, "local_files_only": not reachable}
@@ -271,6 +249,12 @@ class TransformersLLM:
                 procs.append(TopPLogitsWarper(o.top_p))
         return procs
 
+    def _no_repeat(self) -> Any:
+        from transformers import NoRepeatNGramLogitsProcessor
+
+        n = self.options.no_repeat_ngram_size
+        return NoRepeatNGramLogitsProcessor(n) if n else None
+
     def _generate(self, messages: Sequence[Message], max_new_tokens: int) -> Iterator[str]:
         import torch
 
@@ -283,6 +267,8 @@ class TransformersLLM:
 
         greedy = self.options.temperature == 0
         processors = self._processors()
+        no_repeat = self._no_repeat()
+        self.finish_reason = None
         generator = None
         if not greedy and self.options.seed is not None:
             generator = torch.Generator(device=self.device).manual_seed(self.options.seed)
@@ -299,19 +285,25 @@ class TransformersLLM:
                     out = self.model(input_ids=step_input, past_key_values=past, use_cache=True,
                                      **self._step_kwargs)
                     past = out.past_key_values
-                    scores = processors(seen, out.logits[:, -1, :].float())
+                    scores = out.logits[:, -1, :].float()
+                    if no_repeat is not None:  # on the reply's own tokens only
+                        scores = no_repeat(seen[:, prompt.shape[-1]:], scores)
+                    scores = processors(seen, scores)
                     if greedy:
                         token = scores.argmax(dim=-1, keepdim=True)
                     else:
                         token = torch.multinomial(torch.softmax(scores, dim=-1), 1, generator=generator)
                     token_id = int(token)
                     if token_id in self._eos_ids:
+                        self.finish_reason = "stop"
                         break
                     seen = torch.cat([seen, token], dim=-1)
                     step_input = token
                 piece = decoder.push(token_id)
                 if piece:
                     yield piece
+            else:
+                self.finish_reason = "length"  # max_new_tokens ended the reply
             tail = decoder.flush()
             if tail:
                 yield tail

@@ -21,9 +21,11 @@ from pydantic import Field, field_validator
 
 from assistant.errors import AssistantError, MissingDependencyError, ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
+from assistant.models import hub
 from assistant.options import Device
 from assistant.stt.whisper import SAMPLE_RATE, _weighted_logprob
 from assistant.stt.whisper_options import WhisperDecodingOptions, begin_transcription
+from assistant.threads import budget
 from assistant.types import AudioChunk, Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -57,12 +59,6 @@ TEXT_CTX = 448  # decoder positions (prompt + generated tokens)
 
 ComputeType = Literal["auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16",
                       "float16", "bfloat16", "float32"]
-
-
-def _looks_like_path(name: str) -> bool:
-    # "org/name" is a hub repository; more separators, a leading ./~ or an absolute path is a directory.
-    return (name.startswith((".", "~", "/", "\\")) or os.path.isabs(name) or "\\" in name
-            or name.count("/") > 1 or name.endswith("/"))
 
 
 class FasterWhisperOptions(WhisperDecodingOptions):
@@ -193,7 +189,7 @@ class FasterWhisperSTT:
         self.device = self._resolve_device()
         self.compute_type = self._resolve_compute_type()
         self.model_path = self._resolve_model()
-        threads = self.options.cpu_threads or _available_cores()
+        threads = self.options.cpu_threads or budget().stt  # assistant.threads: the per-engine budget
         try:
             self._model = WhisperModel(self.model_path, device=self.device, compute_type=self.compute_type,
                                        cpu_threads=threads, num_workers=self.options.num_workers)
@@ -254,7 +250,7 @@ class FasterWhisperSTT:
                     "--output_dir DIR --copy_files tokenizer.json preprocessor_config.json`, "
                     "or set stt.model to a name (" + ", ".join(MODEL_NAMES[:6]) + ", ...)")
             return str(local)
-        if name not in MODEL_REPOS and _looks_like_path(name):
+        if name not in MODEL_REPOS and hub.looks_like_path(name):
             raise ModelNotFoundError(f"faster-whisper model directory not found: {local}",
                                      "set stt.model to an existing CTranslate2 directory or to a model name "
                                      f"({', '.join(MODEL_NAMES)})")
@@ -265,11 +261,9 @@ class FasterWhisperSTT:
         # answer a quick probe, means "cache only" so an offline machine fails in seconds.
         from faster_whisper.utils import download_model
 
-        from assistant.llm.transformers import _hub_reachable, _is_offline
-
         repo = MODEL_REPOS.get(name, name)
-        offline = _is_offline()
-        reachable = not offline and _hub_reachable()
+        offline = hub.is_offline()
+        reachable = not offline and hub.hub_reachable()
         why = "" if reachable else ("HF_HUB_OFFLINE is set" if offline else "the hub is unreachable")
         cache = self.cache_dir()
         try:
@@ -401,9 +395,3 @@ class FasterWhisperSTT:
             raise StageError("stt", f"faster-whisper failed on {len(samples) / SAMPLE_RATE:.1f} s of audio: "
                                     f"{type(e).__name__}: {e}") from e
 
-
-def _available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # honours taskset/cgroup CPU sets, unlike cpu_count
-    except AttributeError:
-        return os.cpu_count() or 1

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 
 from assistant.errors import AssistantError, ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
+from assistant.models import hub
 from assistant.options import Device, resolve_device
 from assistant.stt.whisper_options import WhisperDecodingOptions, begin_transcription
 from assistant.types import AudioChunk, Segment, Transcript
@@ -27,7 +28,6 @@ MODEL_NAMES: tuple[str, ...] = (
     "large-v1", "large-v2", "large-v3", "large", "large-v3-turbo", "turbo",
 )
 SAMPLE_RATE = 16000
-_PROBE_TIMEOUT_S = 10.0
 
 
 class WhisperOptions(WhisperDecodingOptions):
@@ -131,11 +131,14 @@ class WhisperSTT:
         fix = (f"on a connected machine run `python -c \"import whisper; whisper.load_model('{name}')\"` "
                f"and copy {Path(url).name if url else name + '.pt'} into {root}, "
                f"or set stt.model to the path of a local .pt checkpoint")
+        # whisper downloads with no timeout; a quick probe first makes an offline or firewalled
+        # machine fail in seconds instead of hanging on the connection.
+        if url and not (root / Path(url).name).is_file():
+            why = hub.unreachable_reason(url)
+            if why:
+                raise ModelNotFoundError(
+                    f"whisper model '{name}' is not in {root} and could not be downloaded ({why})", fix)
         try:
-            # whisper downloads with no timeout; a quick probe first makes an offline or
-            # firewalled machine fail in seconds instead of hanging on the connection.
-            if url and not (root / Path(url).name).is_file():
-                self._probe(url)
             return whisper.load_model(name, device=self.device, download_root=str(root))
         except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
             reason = getattr(e, "reason", e)
@@ -146,18 +149,6 @@ class WhisperSTT:
             raise ModelNotFoundError(
                 f"cannot load whisper model '{name}' from {root}: {type(e).__name__}: {str(e)[:300]}",
                 f"delete the file in {root} so it is downloaded again, or {fix}") from e
-
-    @staticmethod
-    def _probe(url: str) -> None:
-        import urllib.error
-        import urllib.request
-
-        try:
-            request = urllib.request.Request(url, method="HEAD")
-            urllib.request.urlopen(request, timeout=_PROBE_TIMEOUT_S).close()
-        except urllib.error.HTTPError as e:
-            if e.code != 405:  # a server that refuses HEAD may still serve the file
-                raise
 
     def _raise_if_oom(self, error: Exception) -> None:
         if "out of memory" in str(error).lower():
@@ -237,7 +228,7 @@ class WhisperSTT:
         try:
             result = whisper.transcribe(
                 probe, audio.samples, verbose=None, language=language, task=o.task, initial_prompt=prompt,
-                beam_size=o.beam_size, best_of=o.best_of, temperature=o.temperature, fp16=self.fp16,
+                beam_size=o.beam_size, best_of=o.best_of or 5, temperature=o.temperature, fp16=self.fp16,
                 no_speech_threshold=o.no_speech_threshold, logprob_threshold=o.logprob_threshold,
                 compression_ratio_threshold=o.compression_ratio_threshold,
                 condition_on_previous_text=o.condition_on_previous_text, sample_len=o.sample_len)

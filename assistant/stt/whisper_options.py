@@ -12,6 +12,8 @@ from assistant.language.names import WHISPER_LANGUAGES
 from assistant.options import BackendOptions, Device
 
 HOP_LENGTH = 160  # Whisper's mel hop at 16 kHz
+#: the whisper CLI's default temperature schedule (openai-whisper transcribe.py: 0 to 1 by 0.2)
+FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def check_language_code(code: str) -> str:
@@ -37,10 +39,13 @@ class WhisperDecodingOptions(BackendOptions):
         "prompt, with `*` for any other language."))
     beam_size: int | None = Field(5, ge=1, description=(
         "Beams for beam search at temperature 0; empty: greedy (faster on CPU)."))
-    best_of: int | None = Field(None, ge=1, description="Candidates sampled at temperatures above 0.")
-    temperature: float | tuple[float, ...] = Field(0.0, description=(
-        "Sampling temperature; a list (e.g. [0.0, 0.2, 0.4]) retries a window at the next one "
-        "when it fails the thresholds below."))
+    best_of: int | None = Field(None, ge=1, description=(
+        "Candidates sampled at temperatures above 0; empty: 5 (the whisper CLI's default)."))
+    temperature: float | tuple[float, ...] = Field(FALLBACK_TEMPERATURES, description=(
+        "Sampling temperature; a list retries a window at the next one when it fails the thresholds "
+        "below (the default, as the whisper CLI: a greedy or beam decode first, then sampling only for "
+        "a window that loops or is unsure); a single 0.0 never retries (faster on random-weight test "
+        "models, but a loop such as \"de la fin de la fin …\" goes through)."))
     no_speech_threshold: float = Field(0.6, ge=0, le=1, description=(
         "A window whose no-speech probability is above this (and whose avg log-probability is "
         "below logprob_threshold) is treated as silence."))

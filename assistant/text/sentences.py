@@ -18,7 +18,12 @@ when ``language="de"``, Spanish ``¡ ¿`` openers (they start the next sentence)
 Tiny pieces (under ``min_chars``; CJK characters count double) are merged into the next
 sentence, except the reply's first sentence, which goes out once it has ``first_min_chars``, so
 "Sure!" is spoken while the model writes on. A sentence longer than ``max_chars`` with no
-boundary is cut at its last comma or space. Pure Python, no state beyond one reply.
+boundary is cut at its last comma or space.
+
+Speak sooner: the reply's first chunk may be a clause. Once it has ``first_clause_chars`` without
+a sentence end, it ends at the next clause mark (``, :`` followed by a space; CJK ``，：``) that is
+not inside quotes or brackets and not between digits ("1, 2"): the voice starts on the clause
+while the model finishes the sentence. 0 turns this off. Pure Python, no state beyond one reply.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import re
 
 TERMINALS = ".!?;…"
 CJK_TERMINALS = "。！？；｡"
+CLAUSE_MARKS = ",:"
+CJK_CLAUSE_MARKS = "，："
 CLOSERS = "\"'”’»)]}」』）】〉》〕＂"
 OPENERS = "\"'“‘«([{「『（【〈《¿¡"
 BULLET = re.compile(r"^(?:[-*•·‣▪–—]+|#{1,6}|>)(?:\s+|$)")
@@ -80,11 +87,12 @@ class SentenceSplitter:
     """Streamed text in, sentences out. One instance per reply (``flush()`` also resets it)."""
 
     def __init__(self, language: str | None = None, min_chars: int = 10, first_min_chars: int = 2,
-                 max_chars: int = 300) -> None:
+                 max_chars: int = 300, first_clause_chars: int = 30) -> None:
         if max_chars <= min_chars:
             raise ValueError("max_chars must be larger than min_chars")
         self.language = (language or "").lower().split("-")[0] or None
         self.min_chars, self.first_min_chars, self.max_chars = min_chars, first_min_chars, max_chars
+        self.first_clause_chars = first_clause_chars
         self.reset()
 
     def reset(self) -> None:
@@ -178,9 +186,38 @@ class SentenceSplitter:
                 w += weight(text[i + 1:nxt])
                 i = nxt
                 continue
+            clause = (c in CLAUSE_MARKS or c in CJK_CLAUSE_MARKS) and self._first_clause(text, i, w, final)
+            if clause is None:
+                self._scan = i
+                return None
+            if clause:
+                if c in CJK_CLAUSE_MARKS:
+                    return i + 1, self._skip_space(text, i + 1), False
+                if i + 1 == n and not final:  # a space must follow: wait for the next token
+                    self._scan = i
+                    return None
+                if i + 1 < n and text[i + 1] in " \u00a0\u202f":
+                    return i + 1, self._skip_space(text, i + 1), False
             i += 1
         self._scan = n
         return None
+
+    def _first_clause(self, text: str, i: int, w: int, final: bool) -> bool | None:
+        """May the reply's first chunk end at the clause mark ``text[i]``? None: the text that
+        decides has not arrived."""
+        if not self.first_clause_chars or self._emitted or self._pieces or w < self.first_clause_chars:
+            return False
+        head = text[:i]
+        if (head.count('"') % 2 or head.count("“") > head.count("”") or head.count("«") > head.count("»")
+                or head.count("(") > head.count(")") or head.count("「") > head.count("」")):
+            return False  # inside a quote or a bracket
+        after = text[i + 1:].lstrip(" \u00a0\u202f")
+        if head[-1:].isdigit():
+            if not after:
+                return False if final else None
+            if after[0].isdigit():
+                return False  # 1, 2, 3
+        return True
 
     def _latin(self, text: str, i: int, final: bool):
         """Decide at the Latin terminal ``text[i]``: (end, next, False) for a boundary, False for

@@ -285,15 +285,9 @@ def _unreachable(url: str) -> str | None:
     """None when ``url``'s host answers within PROBE_TIMEOUT_S (any HTTP status); else why not.
 
     Coqui's own download has no timeout, so on a machine whose network drops packets it would
-    hang; this probe (through the same proxies requests uses) makes load() fail in seconds.
+    hang; this probe makes load() fail in seconds.
     """
-    from urllib.parse import urlparse
+    from assistant.models import hub
 
-    import requests
-
-    try:
-        requests.head(url, timeout=PROBE_TIMEOUT_S, allow_redirects=False)
-        return None
-    except requests.RequestException as error:
-        log.debug("probing %s failed: %r", url, error)
-        return f"{urlparse(url).hostname} is unreachable ({type(error).__name__}; offline?)"
+    why = hub.unreachable_reason(url, timeout=PROBE_TIMEOUT_S)
+    return f"{why}; offline?" if why else None

@@ -11,15 +11,30 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
+
+from pydantic import BaseModel, ConfigDict
 
 from assistant import registry
-from assistant.config import TTSConfig
 from assistant.errors import AssistantError, NoVoiceError
 from assistant.options import BackendOptions
+from assistant.tts.base import TTS
 from assistant.types import AudioChunk
 
 log = logging.getLogger(__name__)
+
+
+class TTSConfig(BaseModel):
+    """Voices per language. Each voice is one TTS backend's options."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    voices: dict[str, BackendOptions]
+    fallback: BackendOptions | None
+    espeak_fallback: bool = True
+
+    def voice_for(self, language: str) -> BackendOptions | None:
+        return self.voices.get(language)
 
 
 @dataclass(frozen=True)
@@ -30,20 +45,23 @@ class Voice:
 
 
 def voice_label(options: BackendOptions) -> str:
-    detail = getattr(options, "model", None) or getattr(options, "voice", None)
+    """``backend:model`` or ``backend:voice``; both when a backend has both (one server model, many
+    voices: the label is also the key voices are loaded under)."""
+    model, voice = getattr(options, "model", None), getattr(options, "voice", None)
+    detail = f"{model}/{voice}" if model and voice else model or voice
     return f"{options.backend}:{detail}" if detail else options.backend
 
 
-def _default_factory(options: BackendOptions) -> Any:
+def _default_factory(options: BackendOptions) -> TTS:
     return registry.get("tts", options.backend).create(options)
 
 
 class VoiceRouter:
     def __init__(self, config: TTSConfig,
-                 factory: Callable[[BackendOptions], Any] = _default_factory) -> None:
+                 factory: Callable[[BackendOptions], TTS] = _default_factory) -> None:
         self.config = config
         self._factory = factory
-        self._loaded: dict[str, Any] = {}
+        self._loaded: dict[str, TTS] = {}
         self._failed: dict[str, str] = {}  # label → why it could not load
         self.warnings: list[str] = []  # for the orchestrator to show/speak once
 
@@ -59,7 +77,7 @@ class VoiceRouter:
             out.append(Voice(voice_label(opts), "espeak", opts))
         return out
 
-    def _engine(self, voice: Voice) -> Any | None:
+    def _engine(self, voice: Voice) -> TTS | None:
         if voice.label in self._failed:
             return None
         engine = self._loaded.get(voice.label)
@@ -75,7 +93,7 @@ class VoiceRouter:
             self._loaded[voice.label] = engine
         return engine
 
-    def resolve(self, language: str) -> tuple[Voice, Any] | None:
+    def resolve(self, language: str) -> tuple[Voice, TTS] | None:
         """The first candidate voice that loads and can speak ``language``."""
         for voice in self.candidates(language):
             engine = self._engine(voice)

@@ -1,0 +1,129 @@
+"""``assistant eval stt DIR`` and ``assistant eval voices``: quality measured on real speech."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from assistant.cli import add_config_args
+from assistant.cli.output import console
+
+
+def add_eval(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="measure quality: STT word error rate and language ID, voice intelligibility",
+                       description="Quality of the configured models, measured on real speech.")
+    ev = p.add_subparsers(dest="eval_command", metavar="WHAT", required=True)
+
+    s = ev.add_parser("stt", help="WER, language-ID accuracy and speed of the configured STT on a folder of clips",
+                      description="Runs the configured STT on every clip in DIR that has its transcript beside it "
+                                  "(clip.ogg + clip.txt) and reports, per language: WER (lower case, no "
+                                  "punctuation), language-ID accuracy, mean language probability, real-time "
+                                  "factor. The true language is taken from DIR/manifest.json "
+                                  '({"clip.ogg": "de"}) or the file name (fleurs-de-000.ogg → de). '
+                                  "Exit code 3 if DIR is missing or holds no clip with a transcript.")
+    s.add_argument("dir", metavar="DIR", help="folder of recordings, each with a .txt reference beside it")
+    s.add_argument("--json", action="store_true", help="print every figure and every clip as JSON")
+    s.add_argument("-v", "--verbose", action="store_true", help="print each clip's transcript and WER")
+    add_config_args(s)
+    s.set_defaults(handler=run_eval_stt)
+
+    v = ev.add_parser("voices", help="round trip for each voice: synthesize sentences, transcribe back, WER",
+                      description="For each language of the voice map (or --languages), the voice the assistant "
+                                  "would use speaks five built-in sentences; the configured STT transcribes them "
+                                  "back with the language fixed; the WER scores how well the voice is understood.")
+    v.add_argument("--languages", metavar="CODES",
+                   help="comma-separated language codes (default: the voice map's, else all with sentences)")
+    v.add_argument("--json", action="store_true", help="print every figure and every sentence as JSON")
+    v.add_argument("-v", "--verbose", action="store_true", help="print what was heard for each sentence")
+    add_config_args(v)
+    v.set_defaults(handler=run_eval_voices)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f} %"
+
+
+def _num(x: float | None, fmt: str) -> str:
+    return "-" if x is None else format(x, fmt)
+
+
+def run_eval_stt(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from assistant import registry
+    from assistant.config import load_config
+    from assistant.eval import stt as evaluation
+
+    clips = evaluation.find_clips(args.dir)  # bad input fails before any model loads
+    config = load_config(args.config, args.overrides)
+    stt = registry.get("stt", config.stt.backend).create(config.stt)
+    done = []
+
+    def progress(r) -> None:
+        done.append(r)
+        if args.verbose and not args.json:
+            console.print(f"[dim]{escape(r.file)}[/] {r.detected} {_pct(r.errors.wer)}: {escape(r.hypothesis)}")
+
+    with console.status(f"transcribing {len(clips)} clips…") if not args.json else _Nothing():
+        report = evaluation.evaluate(stt, clips, progress)
+    report["stt"] = config.stt.model_dump(mode="json")
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    table = Table(title=f"{config.stt.backend} {getattr(config.stt, 'model', '')} on {len(clips)} clips in {args.dir}")
+    for col in ("language", "clips", "WER", "language ID", "mean p", "RTF", "s/clip"):
+        table.add_column(col, justify="left" if col == "language" else "right")
+    rows = list(report["languages"].items()) + [("all", report["overall"])]
+    for name, row in rows:
+        lid = f"{row['lid_correct']}/{row['lid_scored']}" if row["lid_scored"] else "-"
+        table.add_row(name, str(row["clips"]), _pct(row["wer"]), lid, _num(row["mean_probability"], ".2f"),
+                      _num(row["rtf"], ".3f"), _num(row["s_per_clip"], ".2f"), end_section=name == rows[-2][0])
+    console.print(table)
+    console.print(f"[dim]model load {report['load_s']:.1f} s; WER: lower case, no punctuation, over all words[/]")
+    return 0
+
+
+def run_eval_voices(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from assistant.config import load_config
+    from assistant.eval import voices as evaluation
+    from assistant.pipeline import Assistant
+
+    config = load_config(args.config, args.overrides)
+    requested = [c.strip() for c in args.languages.split(",") if c.strip()] if args.languages else None
+    languages = evaluation.languages_to_check(config, requested)
+    bot = Assistant.from_config(config=config)
+
+    def progress(r) -> None:
+        if args.verbose and not args.json:
+            for row in r.get("sentences", []):
+                console.print(f"[dim]{r['language']}[/] {_pct(row['wer'])}: {escape(row['text'])} → "
+                              f"{escape(row['heard'])}")
+
+    with console.status(f"round trip for {len(languages)} voices…") if not args.json else _Nothing():
+        results = evaluation.evaluate(bot, languages, progress)
+    if args.json:
+        print(json.dumps({"stt": config.stt.model_dump(mode="json"), "voices": results},
+                         ensure_ascii=False, indent=2))
+        return 0
+    table = Table(title=f"voices heard back by {config.stt.backend} {getattr(config.stt, 'model', '')}")
+    for col in ("language", "voice", "WER", "audio s", "TTS s"):
+        table.add_column(col, justify="left" if col in ("language", "voice") else "right")
+    for r in results:
+        if r.get("error"):
+            table.add_row(r["language"], "-", escape(r["error"]), "-", "-")
+        else:
+            table.add_row(r["language"], escape(r["voice"]), _pct(r["wer"]), f"{r['audio_s']:.1f}", f"{r['tts_s']:.1f}")
+    console.print(table)
+    return 0
+
+
+class _Nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

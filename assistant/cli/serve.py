@@ -1,0 +1,37 @@
+"""`assistant serve`: the assistant over HTTP and WebSocket (see assistant/server/)."""
+
+from __future__ import annotations
+
+import argparse
+
+from assistant.cli import add_config_args
+
+
+def add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve the OpenAI Realtime (WebSocket) and audio endpoints",
+                       description="Serve /v1/realtime (a subset of OpenAI's Realtime protocol), "
+                                   "/v1/audio/transcriptions and /v1/audio/speech. Loopback by default.")
+    p.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="TCP port (default: server.port, 8000)")
+    add_config_args(p)
+    p.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from assistant.config import load_config
+    from assistant.pipeline import Assistant
+    from assistant.server.app import create_app
+
+    overrides = list(args.overrides)
+    if args.host:
+        overrides.append(f"server.host={args.host}")
+    if args.port:
+        overrides.append(f"server.port={args.port}")
+    config = load_config(args.config, overrides)
+    bot = Assistant.from_config(config=config)
+    bot.load()
+    uvicorn.run(create_app(bot), host=config.server.host, port=config.server.port, log_level="warning",
+                ws_max_size=config.server.max_message_bytes)
+    return 0

@@ -1,0 +1,92 @@
+"""What the assistant says back to a voice command, in the user's language (English where no
+translation exists). ``help`` is the spoken list of commands."""
+
+from __future__ import annotations
+
+REPLIES: dict[str, dict[str, str]] = {
+    "stop": {"en": "Okay.", "de": "Okay.", "es": "Vale.", "fr": "D'accord.", "pt": "Certo."},
+    "repeat": {"en": "", "de": "", "es": "", "fr": "", "pt": ""},  # the last reply itself is said again
+    "nothing_to_repeat": {
+        "en": "I haven't said anything yet.", "de": "Ich habe noch nichts gesagt.",
+        "es": "Todavía no he dicho nada.", "fr": "Je n'ai encore rien dit.", "pt": "Eu ainda não disse nada.",
+    },
+    "slower": {
+        "en": "Okay, I'll speak more slowly.", "de": "Gut, ich spreche langsamer.",
+        "es": "Vale, hablaré más despacio.", "fr": "D'accord, je vais parler plus lentement.",
+        "pt": "Certo, vou falar mais devagar.",
+    },
+    "faster": {
+        "en": "Okay, I'll speak faster.", "de": "Gut, ich spreche schneller.", "es": "Vale, hablaré más rápido.",
+        "fr": "D'accord, je vais parler plus vite.", "pt": "Certo, vou falar mais rápido.",
+    },
+    "louder": {
+        "en": "Okay, louder.", "de": "Gut, lauter.", "es": "Vale, más alto.", "fr": "D'accord, plus fort.",
+        "pt": "Certo, mais alto.",
+    },
+    "quieter": {
+        "en": "Okay, quieter.", "de": "Gut, leiser.", "es": "Vale, más bajo.", "fr": "D'accord, moins fort.",
+        "pt": "Certo, mais baixo.",
+    },
+    "at_limit": {
+        "en": "That's as far as I can go.", "de": "Weiter geht es nicht.", "es": "No puedo ir más allá.",
+        "fr": "Je ne peux pas aller plus loin.", "pt": "Não consigo ir além disso.",
+    },
+    "new_conversation": {
+        "en": "Okay, let's start a new conversation.", "de": "Gut, wir fangen ein neues Gespräch an.",
+        "es": "Vale, empecemos una conversación nueva.", "fr": "D'accord, on commence une nouvelle conversation.",
+        "pt": "Certo, vamos começar uma nova conversa.",
+    },
+    "forget_last": {
+        "en": "Okay, I've forgotten that.", "de": "Gut, das habe ich vergessen.", "es": "Vale, lo he olvidado.",
+        "fr": "D'accord, j'ai oublié ça.", "pt": "Certo, esqueci isso.",
+    },
+    "help": {
+        "en": "You can say: stop, repeat, slower or faster, louder or quieter, new conversation, "
+              "forget that, take your time, normal speed, pause listening and I'm back, "
+              "or speak German, for example.",
+        "de": "Du kannst sagen: stopp, wiederhole, langsamer oder schneller, lauter oder leiser, "
+              "neues Gespräch, vergiss das, lass dir Zeit, normale Geschwindigkeit, Pause und "
+              "ich bin zurück, oder zum Beispiel sprich Englisch.",
+        "es": "Puedes decir: para, repite, más despacio o más rápido, más alto o más bajo, "
+              "nueva conversación, olvida eso, tómate tu tiempo, velocidad normal, pausa y ya volví, "
+              "o por ejemplo habla inglés.",
+        "fr": "Vous pouvez dire : stop, répète, plus lentement ou plus vite, plus fort ou moins fort, "
+              "nouvelle conversation, oublie ça, prends ton temps, vitesse normale, pause et je suis "
+              "de retour, ou par exemple parle anglais.",
+        "pt": "Você pode dizer: para, repete, mais devagar ou mais rápido, mais alto ou mais baixo, "
+              "nova conversa, esquece isso, não tenha pressa, velocidade normal, pausa e voltei, "
+              "ou por exemplo fala inglês.",
+    },
+    "patient": {
+        "en": "Take your time, I'll wait until you've finished.", "de": "Lass dir Zeit, ich warte, bis du fertig bist.",
+        "es": "Tómate tu tiempo, esperaré a que termines.", "fr": "Prenez votre temps, j'attends que vous ayez fini.",
+        "pt": "Não tenha pressa, vou esperar você terminar.",
+    },
+    "normal": {
+        "en": "Okay, back to normal speed.", "de": "Gut, wieder normale Geschwindigkeit.",
+        "es": "Vale, volvemos a la velocidad normal.", "fr": "D'accord, retour à la vitesse normale.",
+        "pt": "Certo, de volta à velocidade normal.",
+    },
+    "pause": {
+        "en": "Okay, I'll stop listening. Say I'm back when you need me.",
+        "de": "Gut, ich höre nicht mehr zu. Sag ich bin zurück, wenn du mich brauchst.",
+        "es": "Vale, dejo de escuchar. Di ya volví cuando me necesites.",
+        "fr": "D'accord, je n'écoute plus. Dites je suis de retour quand vous aurez besoin de moi.",
+        "pt": "Certo, vou parar de ouvir. Diga voltei quando precisar de mim.",
+    },
+    "resume": {
+        "en": "Welcome back, I'm listening.", "de": "Willkommen zurück, ich höre zu.",
+        "es": "Bienvenido de nuevo, te escucho.", "fr": "Bon retour, je vous écoute.",
+        "pt": "Bem-vindo de volta, estou ouvindo.",
+    },
+}
+
+
+def confirmation(key: str, language: str) -> str:
+    """The reply for ``key`` in ``language``, or in English when it has no translation."""
+    table = REPLIES[key]
+    return table.get(language, table["en"])
+
+
+def reply_language(key: str, language: str) -> str:
+    return language if language in REPLIES[key] else "en"

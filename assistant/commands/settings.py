@@ -1,0 +1,22 @@
+"""The ``commands:`` section: voice commands and what they change."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CommandSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(True, description="Recognise voice commands (stop, repeat, slower, ...) before the LLM.")
+    rate_step: float = Field(0.15, gt=0, le=1, description="How much one 'slower'/'faster' changes the speaking rate.")
+    min_rate: float = Field(0.6, gt=0.2, le=1, description="Slowest speaking-rate factor.")
+    max_rate: float = Field(1.75, ge=1, le=3, description="Fastest speaking-rate factor.")
+    volume_step_db: float = Field(4.0, gt=0, le=20, description="How much one 'louder'/'quieter' changes the volume (dB).")
+    min_volume_db: float = Field(-24.0, le=0, description="Quietest output gain (dB).")
+    max_volume_db: float = Field(12.0, ge=0, le=24, description="Loudest output gain (dB); never clips.")
+    patient_silence_ms: int = Field(
+        1800, ge=300, le=10000, description="End-of-turn silence in patient mode ('take your time').")
+    extra_phrases: dict[str, dict[str, tuple[str, ...]]] = Field(
+        default_factory=dict,
+        description="More phrasings: {kind: {language: [phrase, ...]}}, e.g. {stop: {en: [hold on]}}.")

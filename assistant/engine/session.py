@@ -1,0 +1,50 @@
+"""One conversation's state: history, language state, turn numbering, words carried over.
+
+Stages (models) are shared; a ``Session`` is not. File mode and the live loop each hold one; a
+server holds one per connection, so conversations never share history or language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from assistant.language.policy import LanguagePolicy, LanguageState
+from assistant.llm.history import Conversation, History
+from assistant.turnlog import new_session_id
+from assistant.types import Turn
+
+
+@dataclass
+class Session:
+    conversation: Conversation
+    id: str = field(default_factory=new_session_id)  # 20261130T164512-3f9a1c; turn ids are "<id>-<n>"
+    history: History = field(init=False)
+    language: LanguageState = field(default_factory=LanguageState)
+    next_turn_id: int = 1
+    # Words of a turn the user interrupted before any reply (a pause mid-sentence): they belong
+    # to the next utterance, so they are prepended to it rather than lost.
+    carry: str = ""
+    last_reply: str = ""  # what the user heard of the last reply (for a "repeat" command)
+    models: dict[str, str] = field(default_factory=dict)  # stage → "backend:model", in every turn record
+
+    def __post_init__(self) -> None:
+        self.history = History(self.conversation)
+
+    def new_turn(self, source: str) -> Turn:
+        turn = Turn(id=self.next_turn_id,
+                    started_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"), input=source,
+                    models=dict(self.models))
+        self.next_turn_id += 1
+        return turn
+
+    def reply_language(self, user_language: str, policy: LanguagePolicy) -> str:
+        """A language the user asked for by voice, else the configured one, else theirs."""
+        if self.language.requested:
+            return self.language.requested
+        return user_language if policy.reply_language == "same" else policy.reply_language
+
+    def remember(self, user_text: str, reply_heard: str) -> None:
+        """Only what the user actually heard of the reply goes into the history."""
+        self.history.add(user_text, reply_heard)
+        self.last_reply = reply_heard

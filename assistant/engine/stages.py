@@ -1,0 +1,215 @@
+"""The models a turn uses, shared by every session: STT, LLM, the voices, the reply-language
+checker and the voice detector for recordings. Each method is one blocking stage call that turns
+a backend's unexpected exception into a ``StageError``; sessions pass their own state in."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from assistant.errors import AssistantError, StageError
+from assistant.guard import SpeechGuard, is_silent, no_speech_reason, speech_ratio
+from assistant.language import policy as language_policy
+from assistant.language.identify import ReplyCheck, ReplyLanguageChecker
+from assistant.language.names import name_of
+from assistant.llm.base import LLM
+from assistant.stt.base import STT
+from assistant.tts.voices import VoiceRouter
+from assistant.types import AudioChunk, LanguageDecision, Message, Transcript, Utterance
+
+if TYPE_CHECKING:  # the VAD module is imported only when a recording needs it
+    from assistant.audio.vad import VAD
+    from assistant.config import Config
+
+
+def ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+@dataclass
+class Heard:
+    """Result of the hear step: a transcript to answer, or the reason there is nothing to answer."""
+
+    transcript: Transcript | None
+    decision: LanguageDecision | None
+    no_speech: str | None = None
+
+
+class Stages:
+    def __init__(self, config: "Config", stt: STT, llm: LLM, voices: VoiceRouter, vad: "VAD | None" = None) -> None:
+        self.config = config
+        self.stt = stt
+        self.llm = llm
+        self.voices = voices
+        self.reply_checker = ReplyLanguageChecker()
+        self.vad = vad  # for recordings that did not come through the endpointer (lazy)
+        # A text hook for what the voice says (numbers, units, symbols spelled out); the text
+        # shown and kept in history stays as the LLM wrote it. (text, language) -> text.
+        self.speakable: Callable[[str, str], str] | None = None
+        # A wrapper around the LLM's token stream (repetition / cut-off guards). It must close
+        # the stream it wraps when it is closed itself (a ``yield from`` does).
+        # Default: loops stopped, a sentence cut off by the token limit never passed on.
+        self.stream_guard: Callable[[Iterator[str]], Iterator[str]] | None = self._guard_reply
+        self._loaded: set[str] = set()
+        # Sessions share the models: one call per model at a time (a server runs many sessions;
+        # in the live loop the locks are never contended). The LLM lock is held while its
+        # stream is open, so the engine always closes the streams it opens.
+        self.stt_lock, self.llm_lock, self.tts_lock = threading.Lock(), threading.Lock(), threading.Lock()
+        self._load_lock = threading.Lock()
+
+    @property
+    def guard(self) -> SpeechGuard:
+        return self.config.guard
+
+    @property
+    def fixed_language(self) -> str | None:
+        lang = getattr(self.config.stt, "language", "auto")
+        return None if lang in (None, "auto") else lang
+
+    def models_in_use(self) -> dict[str, str]:
+        """``{"stt": "backend:model", "llm": ...}`` as configured after the starter fallback."""
+        from assistant.tts.voices import voice_label
+
+        return {stage: voice_label(opts) for stage, opts in (("stt", self.config.stt), ("llm", self.config.llm))}
+
+    def load(self, stages: tuple[str, ...] = ("stt", "llm", "tts")) -> dict[str, float]:
+        """Load models now (otherwise each loads on first use). Returns load times in ms."""
+        from assistant import threads
+
+        times: dict[str, float] = {}
+        with self._load_lock:
+            threads.configure(self.config.threads)  # before any engine sizes its pool
+            for stage in stages:
+                self._load_one(stage, times)
+            threads.apply_torch()  # once the stages that use torch have imported it
+        return times
+
+    def _load_one(self, stage: str, times: dict[str, float]) -> None:
+        if stage in self._loaded:
+            return
+        t0 = time.perf_counter()
+        if stage == "stt":
+            self.stt.load()
+        elif stage == "llm":
+            self.llm.load()
+            if self.config.language.check_reply:
+                self.reply_checker.load()
+        elif stage == "tts":
+            policy = self.config.language
+            first = policy.default if policy.reply_language == "same" else policy.reply_language
+            self.voices.preload([first])
+        self._loaded.add(stage)
+        times[stage] = ms_since(t0)
+
+    # ------------------------------------------------------------------ hear
+
+    def speech_check(self, utterance: Utterance) -> tuple[Utterance, str | None]:
+        """The utterance with its speech share, and why it holds too little speech to answer (or
+        None). Live audio comes with the endpointer's share; a recording is measured here."""
+        if is_silent(utterance.audio, self.guard):
+            audio = utterance.audio
+            return utterance, (f"the recording is too short ({audio.duration:.2f} s)" if audio.duration < 0.1
+                               else "the recording is silent")
+        if utterance.speech_ratio is not None:
+            if utterance.speech_ratio < self.config.audio.min_speech_ratio:
+                return utterance, f"the voice detector heard speech in only {utterance.speech_ratio:.0%} of it"
+            return utterance, None
+        if self.vad is None:
+            from assistant.audio.vad import make_vad
+
+            self.vad = make_vad(self.config.audio.vad)
+        ratio, seconds = speech_ratio(utterance.audio, self.vad)
+        if seconds < self.guard.min_speech_s:
+            return utterance, "the voice detector heard no speech in it"
+        return replace(utterance, speech_ratio=ratio), None
+
+    def hear(self, utterance: Utterance, state: language_policy.LanguageState,
+             timings: dict[str, float]) -> Heard:
+        """STT with the language policy and the no-speech guard."""
+        self.load(("stt",))
+        audio = utterance.audio.resampled(self.stt.sample_rate)
+        t0 = time.perf_counter()
+        try:
+            fixed = self.fixed_language
+            with self.stt_lock:
+                probs = None if fixed else self.stt.detect_language(audio)
+                decision = language_policy.decide(probs, audio.duration, self.config.language, state, fixed)
+                transcript = self.stt.transcribe(audio, language=decision.language)
+        except AssistantError:
+            raise
+        except Exception as e:  # a backend bug must still end the turn with a readable message
+            raise StageError("stt", f"speech recognition failed: {type(e).__name__}: {e}") from e
+        finally:
+            timings["stt"] = ms_since(t0)
+        if probs is not None:
+            transcript = _with_probabilities(transcript, probs, decision)
+        reason = no_speech_reason(transcript, self.guard, utterance.speech_ratio)
+        if reason:
+            return Heard(transcript, decision, reason)
+        state.previous = decision.language
+        return Heard(transcript, decision)
+
+    # ------------------------------------------------------------------ think
+
+    def think(self, messages: list[Message]) -> Iterator[str]:
+        """Stream the reply's tokens (through the stream guard, when one is set)."""
+        self.load(("llm",))
+        stream = self._stream(messages)
+        return self.stream_guard(stream) if self.stream_guard else stream
+
+    def _guard_reply(self, stream: Iterator[str]) -> Iterator[str]:
+        from assistant.text.reply_guard import guard_reply
+
+        return guard_reply(stream, lambda: getattr(self.llm, "finish_reason", None) == "length")
+
+    def _stream(self, messages: list[Message]) -> Iterator[str]:
+        try:
+            with self.llm_lock:
+                yield from self.llm.stream(messages)
+        except AssistantError:
+            raise
+        except Exception as e:
+            raise StageError("llm", f"the language model failed: {type(e).__name__}: {e}") from e
+
+    @staticmethod
+    def insist_instruction(wrong: str, reply_language: str) -> str:
+        return (f"Your previous answer was in {name_of(wrong)}, which is wrong. "
+                f"Answer only in {name_of(reply_language)}.")
+
+    def check_reply(self, text: str, language: str) -> ReplyCheck | None:
+        if not self.config.language.check_reply:
+            return None
+        return self.reply_checker.check(text, language)
+
+    # ------------------------------------------------------------------ speak
+
+    def speak(self, text: str, language: str) -> tuple[str, Iterator[AudioChunk]]:
+        """Synthesize ``text`` with the voice for ``language``; returns the voice label and audio."""
+        if self.speakable is not None:
+            text = self.speakable(text, language)
+        with self.tts_lock:
+            voice, chunks = self.voices.synthesize(text, language)
+        return voice.label, _tts_errors(chunks, self.tts_lock)
+
+
+def _tts_errors(chunks: Iterator[AudioChunk], lock: threading.Lock) -> Iterator[AudioChunk]:
+    try:
+        while True:
+            with lock:  # synthesis runs while the generator is advanced
+                chunk = next(chunks, None)
+            if chunk is None:
+                return
+            yield chunk
+    except AssistantError:
+        raise
+    except Exception as e:
+        raise StageError("tts", f"speech synthesis failed: {type(e).__name__}: {e}") from e
+
+
+def _with_probabilities(t: Transcript, probs: dict[str, float], decision: LanguageDecision) -> Transcript:
+    """Attach the detection result to the transcript (the policy may have chosen another language)."""
+    top = dict(language_policy.top_n(probs, 5))
+    return replace(t, language=decision.language, language_probability=probs.get(decision.language),
+                   language_probabilities=top)

@@ -1,0 +1,121 @@
+"""The starter fallback, as one config-level substitution.
+
+``resolve_models(config) -> (config, notes)``: every configured model that is present, or can be
+fetched from its hub, stays; one that is missing *and* can't be fetched (hub unreachable, or
+``HF_HUB_OFFLINE``) is replaced by the matching starter model when the starter pack has it:
+
+- STT → ``whisper`` on ``starter/whisper-base-openai/base.pt`` when the configured backend is
+  ``whisper`` and that checkpoint exists, else ``faster-whisper`` on ``starter/whisper-base-ct2``;
+- LLM (``transformers``) → ``starter/smollm2-135m-instruct-hf`` (or the GGUF itself);
+- the English voice → ``piper`` on ``starter/piper/en_US-joe-medium.onnx`` once a ``piper``
+  backend is registered; other languages stay as configured (the voice router falls back to
+  espeak-ng for them).
+
+Models configured as local paths are never replaced: a wrong path is the user's to fix. Options
+the two backends share (language, beam size, temperatures, ...) are carried over. The new config
+is what runs, what ``config show`` prints and what the turn log names; ``notes`` holds the one
+start-up line. Nothing is downloaded here; the hub probe is short and made once per process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from assistant import registry
+from assistant.models import hub
+from assistant.models.inventory import ModelEntry, entry_for
+
+STARTER_HINT = "for better ones run `assistant models pull` on a connected machine"
+
+
+def _fetchable(entry: ModelEntry) -> bool:
+    return entry.hub_url is not None and hub.hub_reachable(entry.hub_url)
+
+
+def _missing(entry: ModelEntry) -> bool:
+    """Missing here and not fetchable now (local paths don't count: they are errors to show)."""
+    return not entry.present and not entry.local and not entry.remote and not _fetchable(entry)
+
+
+def _carry(options: Any, kind: str, backend: str, **values: Any) -> Any:
+    """``backend``'s options with ``values`` plus every option the old backend shares with it."""
+    cls = registry.get(kind, backend).options_class()
+    skip = {"backend", "model", "download_root", "cache_dir", "revision", "fp16", "compute_type"}
+    shared = {k: v for k, v in options.model_dump().items() if k in cls.model_fields and k not in skip}
+    return cls.model_validate({**shared, **values, "backend": backend})
+
+
+def _starter_stt(config: Any, root: Path) -> tuple[Any, str] | None:
+    from assistant.models import starter
+
+    pt = root / starter.WHISPER_PT
+    if config.stt.backend == "whisper" and pt.is_file():
+        return _carry(config.stt, "stt", "whisper", model=str(pt)), "Whisper base (whisper)"
+    ct2 = root / starter.WHISPER_CT2
+    if (ct2 / "model.bin").is_file():
+        return _carry(config.stt, "stt", "faster-whisper", model=str(ct2)), "Whisper base (faster-whisper)"
+    return None
+
+
+def _starter_llm(config: Any, root: Path) -> tuple[Any, str] | None:
+    from assistant.models import starter
+
+    if config.llm.backend != "transformers":
+        return None
+    hf = root / starter.LLM_HF
+    model = hf if (hf / "config.json").is_file() else root / starter.LLM_GGUF
+    if not model.exists():
+        return None
+    return _carry(config.llm, "llm", "transformers", model=str(model)), "SmolLM2-135M-Instruct"
+
+
+def _starter_voice(root: Path) -> tuple[Any, str] | None:
+    from assistant.models import starter
+
+    onnx = root / starter.PIPER_VOICE
+    if "piper" not in registry.BACKENDS["tts"] or not onnx.is_file():
+        return None
+    opts = registry.get("tts", "piper").options_class().model_validate({"backend": "piper", "model": str(onnx)})
+    return opts, "Piper en_US-joe-medium"
+
+
+def resolve_models(config: Any) -> tuple[Any, list[str]]:
+    """``config`` with starter models where the configured ones can't be had; and the notes
+    (one start-up line when anything was replaced)."""
+    root = hub.starter_dir()
+    entries = [entry_for(config.stt, "stt"), entry_for(config.llm, "llm")]
+    if "en" in config.tts.voices:
+        entries.append(entry_for(config.tts.voices["en"], "tts:en"))
+    if not root.is_dir():
+        return config, []  # nothing to fall back to: the backends report what is missing
+    hub.probe_all(e.hub_url for e in entries if not e.present and not e.local)  # in parallel, once
+    replaced: list[str] = []
+    changes: dict[str, Any] = {}
+
+    stt, llm = entries[0], entries[1]
+    if _missing(stt):
+        sub = _starter_stt(config, root)
+        if sub:
+            changes["stt"] = sub[0]
+            replaced.append(f"speech recognition {sub[1]} instead of {stt.name}")
+    if _missing(llm):
+        sub = _starter_llm(config, root)
+        if sub:
+            changes["llm"] = sub[0]
+            replaced.append(f"language model {sub[1]} instead of {llm.name}")
+    en = config.tts.voices.get("en")
+    if en is not None and _missing(entries[2]):
+        sub = _starter_voice(root)
+        if sub:
+            voices = {**config.tts.voices, "en": sub[0]}
+            changes["tts"] = config.tts.model_copy(update={"voices": voices})
+            replaced.append(f"English voice {sub[1]} instead of {getattr(en, 'model', en.backend)}")
+    if not replaced:
+        return config, []
+    why = "the configured models are not on this machine and the model hub can't be reached"
+    if hub.is_offline():
+        why = "the configured models are not on this machine and HF_HUB_OFFLINE is set"
+    note = f"Using the starter models ({why}): {'; '.join(replaced)} — {STARTER_HINT}."
+    return dataclasses.replace(config, **changes), [note]

@@ -1,0 +1,233 @@
+"""The HTTP/WebSocket application of `assistant serve` (Starlette via FastAPI, served by uvicorn:
+both well kept, and FastAPI parses multipart uploads and JSON bodies into typed 4xx errors).
+
+- ``GET /v1/realtime`` (WebSocket): ``realtime.RealtimeSession`` per connection;
+- ``POST /v1/audio/transcriptions``: OpenAI's shape (multipart ``file``; ``response_format`` json,
+  text, srt, vtt or verbose_json, with the detected language);
+- ``POST /v1/audio/speech``: OpenAI's shape (JSON ``input``, ``voice``, ``response_format`` wav,
+  mp3, opus or flac); ``voice`` may be a language code, which picks the voice for that language;
+- ``GET /``: a page to try it (microphone and speaker through AudioWorklets, live captions).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Form, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
+
+from assistant.errors import AssistantError
+from assistant import secrets
+from assistant.secrets import redact
+from assistant.language.names import is_code
+from assistant.language.policy import LanguageState
+from assistant.pipeline import Assistant
+from assistant.server.realtime import RealtimeSession
+from assistant.types import AudioChunk, Utterance
+
+MEDIA = {"wav": "audio/wav", "mp3": "audio/mpeg", "opus": "audio/ogg", "flac": "audio/flac"}
+
+
+class SpeechRequest(BaseModel):
+    input: str
+    model: str = "assistant"
+    voice: str | None = None
+    response_format: str = "wav"
+
+
+def _api_key(bot: Assistant) -> str | None:
+    name = bot.config.server.api_key_env
+    return os.environ.get(name) or None if name else None
+
+
+def _authorized(headers, key: str | None) -> bool:
+    """``Authorization: Bearer KEY``, ``api-key: KEY``, or (browsers cannot set WebSocket headers)
+    the subprotocol ``openai-insecure-api-key.KEY``, as OpenAI's own clients send it."""
+    if key is None:
+        return True
+    given = headers.get("authorization", "")
+    token = given[7:] if given.lower().startswith("bearer ") else headers.get("api-key", "")
+    for proto in headers.get("sec-websocket-protocol", "").split(","):
+        if proto.strip().startswith("openai-insecure-api-key."):
+            token = proto.strip().removeprefix("openai-insecure-api-key.")
+    return hmac.compare_digest(token.encode(), key.encode())
+
+
+def create_app(bot: Assistant) -> FastAPI:
+    app = FastAPI(title="assistant", docs_url=None, redoc_url=None)
+    limits = bot.config.server
+    key = _api_key(bot)
+    secrets.register(key)  # masked in every message and log record, like the backends' keys
+    stage_lock = threading.Lock()  # REST calls use the shared models one at a time
+    sessions: set[RealtimeSession] = set()
+
+    def vad():
+        from assistant.audio.vad import make_vad
+
+        return make_vad(bot.config.audio.vad)
+
+    @app.middleware("http")
+    async def auth(request: Request, call_next):
+        if request.url.path != "/" and not _authorized(request.headers, key):  # the page holds no secret
+            return JSONResponse({"error": {"message": "missing or wrong API key (send Authorization: Bearer KEY)",
+                                           "type": "invalid_request_error", "code": "invalid_api_key"}}, 401)
+        return await call_next(request)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        return JSONResponse({"error": {"message": redact(str(exc.detail)), "type": "invalid_request_error"}},
+                            exc.status_code)
+
+    @app.get("/", include_in_schema=False)
+    async def page():
+        return HTMLResponse((Path(__file__).parent / "page.html").read_text(encoding="utf-8"))
+
+    @app.post("/v1/audio/transcriptions")
+    async def transcriptions(file: UploadFile, model: str = Form("assistant"), language: str | None = Form(None),
+                             response_format: str = Form("json")):
+        if response_format not in ("json", "text", "srt", "vtt", "verbose_json"):
+            raise HTTPException(400, f"response_format '{response_format}' is not one of json, text, srt, vtt, "
+                                     "verbose_json")
+        if language is not None and not is_code(language):
+            raise HTTPException(400, f"language '{language}' is not a language code Whisper knows (e.g. en, de)")
+        data = await file.read(limits.max_message_bytes + 1)
+        if len(data) > limits.max_message_bytes:
+            raise HTTPException(413, f"the file is over {limits.max_message_bytes} bytes (server.max_message_bytes)")
+        transcript = await asyncio.to_thread(_transcribe, bot, data, Path(file.filename or "audio").suffix,
+                                             language, stage_lock)
+        if response_format == "text":
+            return PlainTextResponse(transcript.text + "\n")
+        if response_format in ("srt", "vtt"):
+            return PlainTextResponse(_subtitles(transcript, response_format))
+        body: dict[str, Any] = {"text": transcript.text, "language": transcript.language}
+        if response_format == "verbose_json":
+            body |= {"task": "transcribe", "duration": transcript.duration,
+                     "language_probability": transcript.language_probability,
+                     "segments": [{"id": i, "start": s.start, "end": s.end, "text": s.text,
+                                   "avg_logprob": s.avg_logprob, "no_speech_prob": s.no_speech_probability}
+                                  for i, s in enumerate(transcript.segments)]}
+        return JSONResponse(body)
+
+    @app.post("/v1/audio/speech")
+    async def speech(request: SpeechRequest):
+        if request.response_format not in MEDIA:
+            raise HTTPException(400, f"response_format '{request.response_format}' is not one of "
+                                     f"{', '.join(MEDIA)}")
+        if not request.input.strip():
+            raise HTTPException(400, "input is empty")
+        if len(request.input) > 4096:
+            raise HTTPException(400, "input is over 4096 characters")
+        language = request.voice if request.voice and is_code(request.voice) else bot.config.language.default
+        data = await asyncio.to_thread(_synthesize, bot, request.input, language, request.response_format,
+                                       stage_lock)
+        return Response(data, media_type=MEDIA[request.response_format])
+
+    @app.websocket("/v1/realtime")
+    async def realtime(ws: WebSocket):
+        if not _authorized(ws.headers, key):
+            await ws.close(code=1008, reason="missing or wrong API key")
+            return
+        offered = [p.strip() for p in ws.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+        await ws.accept(subprotocol="realtime" if "realtime" in offered else None)
+        if len(sessions) >= limits.max_sessions:
+            await ws.send_json({"type": "error", "error": {
+                "type": "invalid_request_error", "code": "too_many_sessions",
+                "message": f"{limits.max_sessions} sessions are open (server.max_sessions); try again later"}})
+            await ws.close(code=1013)
+            return
+        outbox: asyncio.Queue = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def send(event: dict[str, Any]) -> None:  # from any thread
+            loop.call_soon_threadsafe(outbox.put_nowait, event)
+
+        async def writer() -> None:
+            while True:
+                event = await outbox.get()
+                await ws.send_text(json.dumps(event))
+
+        session = RealtimeSession(bot.engine, send, limits, vad)
+        sessions.add(session)
+        out = asyncio.create_task(writer())
+        session.start()
+        try:
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                raw = message.get("text") if message.get("text") is not None else message.get("bytes", b"")
+                await session.handle(raw)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            session.close()
+            sessions.discard(session)
+            for task in list(session.tasks):
+                try:
+                    await asyncio.wait_for(task, 30)
+                except Exception:
+                    pass
+            out.cancel()
+
+    return app
+
+
+def _transcribe(bot: Assistant, data: bytes, suffix: str, language: str | None, lock: threading.Lock):
+    from assistant.audio.io import load_audio
+
+    with tempfile.NamedTemporaryFile(suffix=suffix or ".audio") as f:
+        f.write(data)
+        f.flush()
+        try:
+            audio = load_audio(f.name, 16000)
+        except AssistantError as e:
+            raise HTTPException(400, f"cannot decode the uploaded audio: {e}") from None
+    if audio.duration == 0:
+        raise HTTPException(400, "the uploaded audio is empty")
+    state = LanguageState()
+    with lock:
+        try:
+            if language:
+                bot.stages.load(("stt",))
+                return bot.stages.stt.transcribe(audio.resampled(bot.stages.stt.sample_rate), language=language)
+            return bot.stages.hear(Utterance(audio), state, {}).transcript
+        except AssistantError as e:
+            raise HTTPException(500, str(e)) from None
+
+
+def _synthesize(bot: Assistant, text: str, language: str, fmt: str, lock: threading.Lock) -> bytes:
+    from assistant.audio.io import save_audio
+
+    with lock:
+        try:
+            _, chunks = bot.stages.speak(text, language)
+            audio = AudioChunk.concat(list(chunks))
+        except AssistantError as e:
+            raise HTTPException(500, str(e)) from None
+    with tempfile.TemporaryDirectory() as d:
+        path = save_audio(audio, Path(d) / f"speech.{'opus' if fmt == 'opus' else fmt}")
+        return path.read_bytes()
+
+
+def _subtitles(transcript, fmt: str) -> str:
+    def stamp(t: float) -> str:
+        h, rem = divmod(t, 3600)
+        m, s = divmod(rem, 60)
+        sep = "," if fmt == "srt" else "."
+        return f"{int(h):02d}:{int(m):02d}:{int(s):02d}{sep}{int(round((s % 1) * 1000)):03d}"
+
+    segments = transcript.segments or ()
+    lines = ["WEBVTT", ""] if fmt == "vtt" else []
+    for i, s in enumerate(segments, 1):
+        if fmt == "srt":
+            lines.append(str(i))
+        lines += [f"{stamp(s.start)} --> {stamp(s.end)}", s.text.strip(), ""]
+    return "\n".join(lines)

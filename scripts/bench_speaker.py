@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""Voice-to-voice latency as the user hears it: last speech sample → first reply sound at the speaker.
+
+    python3 scripts/bench_speaker.py [--turns 20] [--quick] [--set audio.end_of_turn=smart-turn ...]
+                                     [--json out.json]
+
+A private PulseAudio server (tests/pulse.py) stands in for the sound card. Recorded questions
+(jfk + FLEURS English, trimmed to their speech plus 100 ms) are played in real time into a
+combine sink whose two outputs are the virtual microphone's feed and the virtual speaker, so one
+recording of the speaker's monitor holds the question *and* the reply on one clock, with no
+alignment between recorders to trust. `assistant chat` runs as the user runs it (its own
+process, real models from the starter pack where present: faster-whisper on whisper-base-ct2,
+SmolLM2 through CTranslate2, espeak-ng), and its turn log gives the breakdown. Per turn:
+
+  device_ms   speech end (Silero VAD on the clip) → first sample above -40 dBFS at the speaker
+  log_ms      the turn log's first_audio (end of speech → first reply audio handed to the speaker)
+  device - log: what the two clocks disagree by (capture + playback buffers)
+
+--quick: 2 short turns with the smallest set-up, for the test suite (valid JSON, the fields, the
+agreement check). Timings on a busy machine mean little: say so when you report them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assistant.audio.io import load_audio  # noqa: E402
+from assistant.models.hub import starter_dir  # noqa: E402
+from assistant.audio.vad import FRAME, make_vad  # noqa: E402
+from tests.pulse import MIC_SINK, SPEAKER, start_pulse  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "audio"
+RATE = 16000
+THRESHOLD = 10 ** (-40 / 20)  # -40 dBFS: "non-silent"
+AGREE_MS = 50.0
+
+
+def clips(quick: bool) -> list[Path]:
+    names = [f"fleurs/fleurs-en-00{i}.ogg" for i in (3, 4, 7, 0, 1, 2, 5, 6, 8, 9)] + ["jfk.flac"]
+    found = [SHARED / n for n in names if (SHARED / n).is_file()]
+    return found[:2] if quick else found  # quick: the two shortest, single-clause questions
+
+
+def speech_only(path: Path) -> np.ndarray:
+    """The clip from 100 ms before its first to 100 ms after its last speech frame (Silero)."""
+    x = load_audio(path, RATE).samples
+    vad = make_vad("silero")
+    flags = [vad.speech_probability(x[i:i + FRAME]) > 0.5 for i in range(0, len(x) - FRAME + 1, FRAME)]
+    idx = np.nonzero(flags)[0]
+    a, b = max(0, idx[0] * FRAME - 1600), min(len(x), (idx[-1] + 1) * FRAME + 1600)
+    y = x[a:b].copy()
+    y[-320:] *= np.linspace(1, 0, 320, dtype=np.float32)  # no click at the cut
+    return y
+
+
+def write_config(path: Path, log: Path, overrides: list[str]) -> list[str]:
+    """The chat config (YAML) and the starter models it uses."""
+    starter = starter_dir()
+    used = []
+    cfg: dict = {"stt": {"backend": "faster-whisper", "model": "base", "beam_size": None, "warmup": True,
+                         "language": "en"},
+                 "llm": {"backend": "ctranslate2", "max_new_tokens": 48, "temperature": 0.0, "warmup": True},
+                 "tts": {"voices": {"en": {"backend": "espeak"}}},
+                 "language": {"languages": ["en"], "check_reply": False},
+                 "log": {"path": str(log)},
+                 "audio": {"cues": False, "barge_in": False}}
+    whisper = starter / "whisper-base-ct2"
+    if (whisper / "model.bin").is_file():
+        cfg["stt"]["model"] = str(whisper)
+        used.append(str(whisper))
+    smol = starter / "smollm2-135m-instruct"
+    gguf = next(smol.glob("*.gguf"), None) if smol.is_dir() else None
+    if gguf is not None:
+        cfg["llm"].update(model=str(smol), gguf_file=gguf.name)
+        used.append(str(gguf))
+    import yaml
+
+    path.write_text(yaml.safe_dump(cfg))
+    return used
+
+
+def _stats(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0}
+    v = sorted(values)
+    return {"p50": round(statistics.median(v), 1), "p95": round(float(np.percentile(v, 95)), 1),
+            "min": round(v[0], 1), "max": round(v[-1], 1), "n": len(v)}
+
+
+def _lines(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def _wait_idle(chat: subprocess.Popen, log: Path, out: Path, n_before: int, deadline: float) -> None:
+    """Until the question's turns are logged (the log line comes after the reply was played) and
+    the assistant has been listening for a second."""
+    quiet_since = None
+    while chat.poll() is None and time.monotonic() < deadline:
+        idle = _lines(log) > n_before and out.read_text(errors="replace").rstrip().endswith("[listening]")
+        if not idle:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 1.0:
+            return
+        time.sleep(0.1)
+
+
+def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0) -> dict:
+    questions = clips(quick)
+    if not questions:
+        return {"skipped": f"no recorded questions under {SHARED}"}
+    tmp = Path(tempfile.mkdtemp(prefix="bench-speaker-"))
+    env, why = start_pulse(tmp / "pulse")
+    if env is None:
+        return {"skipped": why}
+    chat = None
+    try:
+        # One sink feeding both the microphone and the speaker: the question lands in the speaker's
+        # recording on the same clock as the reply.
+        env.pactl("load-module", "module-combine-sink", "sink_name=vboth", f"slaves={MIC_SINK},{SPEAKER}",
+                  f"rate={RATE}", "channels=1", "adjust_time=0")
+        log, cfg = tmp / "turns.jsonl", tmp / "chat.yaml"
+        models = write_config(cfg, log, overrides)
+        cmd = [sys.executable, "-m", "assistant", "chat", "--config", str(cfg), "--no-greeting"]
+        for o in overrides:
+            cmd += ["--set", o]
+        penv = env.subprocess_env()
+        penv.update(PULSE_SINK=SPEAKER, PULSE_SOURCE="vmic", PYTHONUNBUFFERED="1")
+        out_path = tmp / "chat.out"
+        chat = subprocess.Popen(cmd, cwd=ROOT, env=penv, stdout=out_path.open("w"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while "listening on" not in out_path.read_text(errors="replace"):
+            if chat.poll() is not None or time.monotonic() > deadline:
+                return {"error": "assistant chat did not start", "output": out_path.read_text()[-2000:]}
+            time.sleep(0.2)
+        time.sleep(1.0)
+        rec = env.start_recording_speaker()
+        t_rec = time.monotonic()
+        # (seconds into the recording when pacat started, samples, turn-log lines before it, clip)
+        played: list[tuple[float, int, int, np.ndarray]] = []
+        env.mic_sink = "vboth"
+        for i in range(turns):
+            q = speech_only(questions[i % len(questions)])
+            n_before = _lines(log)
+            played.append((time.monotonic() - t_rec, len(q), n_before, q))
+            env.play_into_mic(q).wait()
+            _wait_idle(chat, log, out_path, n_before, deadline)
+        audio = rec.stop()
+        np.save(tmp / "speaker.npy", audio)
+    finally:
+        if chat is not None and chat.poll() is None:
+            chat.terminate()
+            try:
+                chat.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                chat.kill()
+        env.stop()
+    records = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    result = analyse(audio, played, records, models, overrides, quick)
+    result["recording"] = str(tmp / "speaker.npy")
+    return result
+
+
+def analyse(audio: np.ndarray, played: list[tuple[float, int, int, np.ndarray]], records: list[dict], models: list[str],
+            overrides: list[str], quick: bool) -> dict:
+    from scipy.signal import correlate
+
+    loud = np.abs(audio) > THRESHOLD
+    per_turn = []
+    for i, (start_s, n, first_record, q) in enumerate(played):
+        # the question in the recording: where the clip correlates best, from about when pacat started
+        s0 = int(max(0.0, start_s - 0.3) * RATE)
+        window = audio[s0:s0 + n + 3 * RATE]
+        if len(window) < n:
+            continue
+        onset = s0 + int(np.argmax(correlate(window, q, mode="valid", method="fft")))
+        q_end = onset + n  # trimmed clip: it ends 100 ms after its last speech frame
+        speech_end = q_end - 1600
+        stop = int(played[i + 1][0] * RATE) if i + 1 < len(played) else len(audio)
+        after = loud[q_end:stop]
+        reply = q_end + int(np.argmax(after)) if after.any() else None
+        # the turns this question made: more than one when a pause inside it ended a turn
+        # (then the first part's reply may already be playing when the question ends)
+        group = records[first_record:played[i + 1][2] if i + 1 < len(played) else len(records)]
+        rec = group[-1] if group else {}
+        t = rec.get("timings_ms", {})
+        row = {"turn": i, "parts": len(group), "status": rec.get("status"),
+               "user_text": " | ".join(str(g.get("transcript") or "") for g in group),
+               "device_ms": round((reply - speech_end) / RATE * 1000, 1) if reply is not None else None,
+               "log_first_audio_ms": round(t["first_audio"], 1) if "first_audio" in t else None,
+               "timings_ms": {k: round(v, 1) for k, v in t.items()}}
+        if row["parts"] == 1 and row["device_ms"] is not None and row["log_first_audio_ms"] is not None:
+            row["device_minus_log_ms"] = round(row["device_ms"] - row["log_first_audio_ms"], 1)
+        per_turn.append(row)
+    whole = [r for r in per_turn if r["parts"] == 1]
+    device = [r["device_ms"] for r in whole if r["device_ms"] is not None]
+    diffs = [r["device_minus_log_ms"] for r in per_turn if "device_minus_log_ms" in r]
+    return {
+        "quick": quick, "models": models, "overrides": overrides, "turns": len(played),
+        "answered": len(device), "split_questions": len(per_turn) - len(whole), "threshold_dbfs": -40,
+        "device_ms": _stats(device), "log_first_audio_ms": _stats([r["log_first_audio_ms"] for r in whole
+                                                                     if r["log_first_audio_ms"] is not None]),
+        # endpointing: speech end → utterance handed on; stt; llm_first_token: to the first text;
+        # tts_first_audio: synthesis of the first chunk (the turn log's own keys)
+        "breakdown_ms": {k: _stats([r["timings_ms"][k] for r in whole if k in r["timings_ms"]])
+                         for k in sorted({k for r in whole for k in r["timings_ms"]})},
+        "agreement": {"limit_ms": AGREE_MS, "device_minus_log_ms": _stats(diffs),
+                      "within_limit": bool(diffs) and all(abs(d) <= AGREE_MS for d in diffs)},
+        "per_turn": per_turn,
+        "note": "wall-clock on a shared machine: re-measure on a quiet one",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--turns", type=int, default=20)
+    ap.add_argument("--quick", action="store_true", help="2 short turns (the test suite's mode)")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args(argv)
+    result = run(2 if a.quick else a.turns, a.quick, a.overrides)
+    text = json.dumps(result, indent=1)
+    if a.json:
+        a.json.write_text(text)
+    print(text)
+    return 0 if "error" not in result else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""scripts/bench_speaker.py --quick: the whole turn at a virtual speaker, real starter models."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.models.hub import starter_dir
+from tests.shared import shared_audio
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+@pytest.mark.device
+@pytest.mark.timeout(900)
+def test_quick_mode_reports_latency_at_the_speaker_and_agrees_with_the_log():
+    shared_audio("fleurs", "fleurs-en-003.ogg")
+    starter = starter_dir()
+    for need in ("whisper-base-ct2/model.bin", "smollm2-135m-instruct"):
+        if not (starter / need).exists():
+            pytest.skip(f"starter model not installed: {starter / need}")
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench_latency.py"), "--speaker", "--quick"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=880)
+    result = json.loads(out.stdout)
+    if "skipped" in result:
+        pytest.skip(result["skipped"])
+    assert out.returncode == 0, out.stdout[-2000:]
+    for key in ("device_ms", "log_first_audio_ms", "breakdown_ms", "agreement", "per_turn", "models"):
+        assert key in result
+    assert result["turns"] == 2 and result["answered"] >= 1
+    assert {"p50", "p95", "n"} <= set(result["device_ms"])
+    assert {"endpointing", "stt", "llm_first_token", "tts_first_audio", "first_audio"} <= set(result["breakdown_ms"])
+    # the reply is heard after the question ends, never during it
+    assert all(r["device_ms"] > 0 for r in result["per_turn"] if r["device_ms"] is not None)
+    agreement = result["agreement"]
+    diffs = [r["device_minus_log_ms"] for r in result["per_turn"] if "device_minus_log_ms" in r]
+    assert diffs and agreement["device_minus_log_ms"]["n"] == len(diffs)
+    # causality: the speaker cannot sound before the loop handed it the audio
+    assert min(diffs) > -agreement["limit_ms"], agreement
+    load = os.getloadavg()[0]
+    if load > os.cpu_count():
+        pytest.skip(f"the 50 ms agreement needs a quiet machine (load {load:.1f} on {os.cpu_count()} "
+                    f"cores); device - log measured {diffs} ms")
+    assert agreement["within_limit"], f"device and turn log disagree: {agreement}"
