@@ -215,3 +215,88 @@ def test_the_python_api_refuses_to_write_over_its_input(tmp_path):
     with pytest.raises(UsageError, match="same file"):
         bot.respond(src, output=src)
     assert src.read_bytes() == b"RIFF the user's recording"
+
+
+# ------------------------------------------------------------------ the same rules in the turn engine
+
+class _BreaksMidReply:
+    """An LLM that writes one sentence, then fails (a server that closed the stream)."""
+
+    def load(self) -> None:
+        pass
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages):
+        yield "This part gets said. "
+        yield "And then"
+        raise LLMConnectionError("the LLM server at http://x/v1 closed the stream before the reply was complete")
+
+
+def _engine(tmp_path, llm):
+    from assistant.engine import Stages, TurnEngine
+    from assistant.tts.voices import VoiceRouter
+    from tests.fakes import FakeSTT, FakeTTS
+
+    cfg = load_config(None, [f"log.path={tmp_path / 'turns.jsonl'}", "language.check_reply=false"])
+    tts = FakeTTS()
+    stages = Stages(cfg, FakeSTT(), llm, VoiceRouter(cfg.tts, factory=lambda o: tts))
+    return TurnEngine(stages, TurnLog(cfg.log.path)), tmp_path / "turns.jsonl"
+
+
+def test_a_server_turn_keeps_what_was_said_when_the_llm_breaks_off(tmp_path):
+    from assistant.engine import ReplySink, TurnPolicy
+    from assistant.types import Utterance
+    from tests.fakes import tone
+
+    engine, log = _engine(tmp_path, _BreaksMidReply())
+    session = engine.new_session()
+    turn = engine.run(session, Utterance(tone(), source="realtime", speech_ratio=0.9), ReplySink(),
+                      TurnPolicy(stream=True, raise_errors=False))
+    assert turn.status == "failed" and "closed the stream" in turn.error
+    assert turn.reply_text == "This part gets said."
+    assert [reply for _, reply in session.history.turns] == ["This part gets said."]
+    rec = json.loads(log.read_text().splitlines()[-1])
+    assert rec["reply"] == "This part gets said." and rec["status"] == "failed"
+
+
+def test_engine_sessions_name_the_turn_ids_in_the_log(tmp_path):
+    from assistant.engine import ReplySink
+    from assistant.types import Utterance
+    from tests.fakes import FakeLLM, tone
+
+    engine, log = _engine(tmp_path, FakeLLM(reply="Fine."))
+    a, b = engine.new_session(), engine.new_session()  # two connections of one server
+    for session in (a, b, a):
+        engine.run(session, Utterance(tone(), source="realtime", speech_ratio=0.9), ReplySink())
+    recs = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [r["id"] for r in recs] == [f"{a.id}-1", f"{b.id}-1", f"{a.id}-2"]
+    assert [r["session"] for r in recs] == [a.id, b.id, a.id] and [r["turn"] for r in recs] == [1, 1, 2]
+    assert re.fullmatch(r"\d{8}T\d{6}-[0-9a-f]{6}", a.id) and all(r["models"] for r in recs)
+
+
+def test_ctrl_c_inside_an_engine_turn_is_logged_as_interrupted(tmp_path):
+    from assistant.engine import ReplySink
+    from assistant.types import Utterance
+    from tests.fakes import FakeLLM, tone
+
+    engine, log = _engine(tmp_path, FakeLLM(fail=KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(engine.new_session(), Utterance(tone(), source="mic", speech_ratio=0.9), ReplySink())
+    rec = json.loads(log.read_text().splitlines()[-1])
+    assert rec["status"] == "interrupted" and rec["interrupted"] is True
+
+
+def test_keys_of_the_audio_backends_and_server_errors_are_redacted(monkeypatch):
+    from assistant.remote import api_key, redact
+    from assistant.server.realtime import SocketSink
+
+    key = "sk-audio-backend-key-24680"
+    monkeypatch.setenv("ASSISTANT_TEST_TTS_KEY", key)
+    assert api_key("tts", "ASSISTANT_TEST_TTS_KEY") == key  # registering it as a secret
+    assert key not in redact(f"echo {key}", None)
+    assert key not in str(errors.StageError("tts", f"the TTS server said: Bearer {key}"))
+    events = []
+    SocketSink(events.append, "resp_1", "item_1").error(f"upstream echoed {key}")
+    assert key not in json.dumps(events) and "***" in events[0]["error"]["message"]

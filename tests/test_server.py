@@ -92,7 +92,8 @@ def test_wrong_or_missing_key_is_refused(server):
 def test_realtime_audio_turn_with_the_openai_client(server):
     c = client(server)
     with c.realtime.connect(model="assistant") as conn:
-        assert conn.recv().type == "session.created"
+        created = conn.recv()
+        assert created.type == "session.created"
         conn.session.update(session={"type": "realtime", "instructions": "Be brief.",
                                      "audio": {"input": {"turn_detection": None}}})
         assert conn.recv().type == "session.updated"
@@ -112,6 +113,8 @@ def test_realtime_audio_turn_with_the_openai_client(server):
     assert "response.created" in seen and deltas > 0 and event.response.status == "completed"
     rec = json.loads(server[1].read_text().splitlines()[-1])
     assert rec["input"] == "realtime" and rec["session"]
+    # one id scheme: the session the client was told is the one in the log, and the turn's id
+    assert rec["session"] == created.session.id and rec["id"] == f"{rec['session']}-{rec['turn']}"
 
 
 def raw(server):
