@@ -453,3 +453,22 @@ def test_derived_checkpoint_is_made_once_with_the_converter(tmp_path, fake_index
     assert starter.WHISPER_PT in manifest["derived"] and manifest["notes"] == ["skipped in this test"]
     assert derived.derive(root, pack, lambda m: None) == [] and len(calls) == 1  # once
     assert starter.verify(root, pack) == [] and not list(root.glob(".*tmp*"))
+
+
+def test_resolve_models_drops_voices_that_cannot_load_so_the_fallback_speaks(models_home, tmp_path, monkeypatch):
+    """Offline, a configured Coqui voice that is not cached would fail to load on every reply:
+    it is dropped from the map (the fallback voice speaks the language) and the note says so."""
+    from assistant.config import load_config
+    from assistant.models import resolve_models
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TTS_HOME", str(tmp_path / "tts"))
+    root, _ = models_home
+    _lay_out_starter(root)
+    cfg = tmp_path / "voices.yaml"
+    cfg.write_text("tts:\n  voices:\n    en: {backend: espeak, voice: en}\n"
+                   "    de: {backend: coqui, model: tts_models/de/thorsten/vits}\n"
+                   "    fr: {backend: espeak, voice: fr}\n")
+    new, notes = resolve_models(load_config(cfg))
+    assert set(new.tts.voices) == {"en", "fr"}  # present voices stay
+    assert len(notes) == 1 and "espeak for de" in notes[0]

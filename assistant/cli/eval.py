@@ -106,10 +106,11 @@ def run_eval_voices(args: argparse.Namespace) -> int:
     with console.status(f"round trip for {len(languages)} voices…") if not args.json else _Nothing():
         results = evaluation.evaluate(bot, languages, progress)
     if args.json:
-        print(json.dumps({"stt": config.stt.model_dump(mode="json"), "voices": results},
+        print(json.dumps({"stt": bot.config.stt.model_dump(mode="json"), "voices": results},
                          ensure_ascii=False, indent=2))
         return 0
-    table = Table(title=f"voices heard back by {config.stt.backend} {getattr(config.stt, 'model', '')}")
+    stt = bot.config.stt  # after the starter fallback: what really listened
+    table = Table(title=f"voices heard back by {stt.backend} {getattr(stt, 'model', '')}")
     for col in ("language", "voice", "WER", "audio s", "TTS s"):
         table.add_column(col, justify="left" if col in ("language", "voice") else "right")
     for r in results:

@@ -31,7 +31,7 @@ def evaluate_voice(bot: Any, language: str) -> dict[str, Any]:
     tts_s = stt_s = audio_s = 0.0
     for sentence in SENTENCES[language]:
         t0 = time.perf_counter()
-        voice, chunks = bot.speak(sentence, language)
+        voice, chunks = bot.stages.speak(sentence, language)
         audio = AudioChunk.concat(list(chunks))
         tts_s += time.perf_counter() - t0
         t0 = time.perf_counter()
