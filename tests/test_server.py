@@ -274,3 +274,49 @@ def test_a_client_that_leaves_mid_response_does_not_disturb_the_server(server):
     other.send(json.dumps({"type": "response.create"}))
     assert next_of(other, "response.done", timeout=120)["response"]["status"] == "completed"
     other.close()
+
+
+def test_stt_openai_and_tts_openai_against_our_own_serve(server, tmp_path):
+    """The remote backends (`stt: openai`, `tts: openai`) talking to this project's `assistant serve`:
+    a recording transcribed, a sentence spoken, and a whole `Assistant.respond` turn over the wire."""
+    from assistant.audio.io import load_audio as load
+    from assistant.config import load_config
+    from assistant.pipeline import Assistant
+    from assistant.stt.openai import OpenAISTT
+    from assistant.tts.espeak import EspeakTTS
+    from assistant.tts.openai import OpenAITTS
+    from assistant.tts.voices import VoiceRouter
+    from tests.fakes import FakeLLM, LoudnessVAD
+
+    url = f"http://{server[0]}/v1"
+    jfk = shared_audio("jfk.flac")
+    stt = OpenAISTT(base_url=url, api_key_env="ASSISTANT_TEST_API_KEY", timeout_s=120)
+    audio = load(jfk, 16000)
+    assert stt.detect_language(audio) == {"en": 1.0}
+    heard = stt.transcribe(audio, language="en")
+    with open(jfk, "rb") as f:  # the same server asked directly: the backend adds nothing, loses nothing
+        direct = client(server).audio.transcriptions.create(model="whisper", file=f, language="en")
+    assert heard.text == direct.text.strip() and heard.language == "en"
+
+    say = "Ask not what your country can do for you."
+    chunks = list(OpenAITTS(base_url=url, voice="en", api_key_env="ASSISTANT_TEST_API_KEY",
+                            timeout_s=120).synthesize(say, "en"))
+    spoken = sum(c.duration for c in chunks)
+    local = sum(c.duration for c in EspeakTTS().synthesize(say, "en"))  # what serve's espeak voice says
+    assert spoken == pytest.approx(local, rel=0.1), (spoken, local)
+
+    config = tmp_path / "remote.yaml"
+    config.write_text(
+        f"stt: {{backend: openai, base_url: '{url}', api_key_env: ASSISTANT_TEST_API_KEY, timeout_s: 120}}\n"
+        f"tts:\n  voices:\n    en: {{backend: openai, base_url: '{url}', voice: en, "
+        f"api_key_env: ASSISTANT_TEST_API_KEY, timeout_s: 120}}\n"
+        f"log: {{path: '{tmp_path / 'turns.jsonl'}'}}\n")
+    cfg = load_config(config)
+    from assistant import registry
+
+    bot = Assistant(cfg, registry.get("stt", cfg.stt.backend).create(cfg.stt), FakeLLM(reply="Sure. Here it is."),
+                    VoiceRouter(cfg.tts), vad=LoudnessVAD())
+    turn = bot.respond(load(jfk, 16000), output=tmp_path / "reply.wav")
+    assert turn.status == "ok", turn.error
+    assert turn.text == heard.text and turn.language == "en" and turn.voice == "openai:tts-1/en"
+    assert turn.reply_audio.duration > 0.5 and (tmp_path / "reply.wav").stat().st_size > 10000
