@@ -218,9 +218,10 @@ def test_the_page_and_the_browser_style_key(server):
     ws.close()
 
 
-def test_the_page_in_headless_chromium(server, tmp_path):
-    """The page with a fake microphone playing a recorded question: both captions appear and the
-    reply is played. The screenshot is kept (ASSISTANT_TEST_ARTIFACTS, else the test's tmp dir)."""
+def drive_the_page(address: str, key: str | None, speech_path, tmp_path, timeout_ms: int = 90_000) -> dict:
+    """Open the page in Debian's chromium with a fake microphone playing `speech_path` (1 s of quiet
+    before, 3 s after), wait for a turn whose reply was played, keep a screenshot
+    (ASSISTANT_TEST_ARTIFACTS, else `tmp_path`) and return the captions, stats and screenshot path."""
     import os
     import shutil
 
@@ -230,8 +231,8 @@ def test_the_page_in_headless_chromium(server, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        pytest.skip("no chromium on PATH (Debian: apt-get install chromium)")
-    speech = load_audio(shared_audio("fleurs", "fleurs-en-004.ogg"), 48000)
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium; bash scripts/setup.sh --test does)")
+    speech = load_audio(speech_path, 48000)
     quiet = np.zeros(48000 * 3, np.float32)
     wav = save_audio(AudioChunk(np.concatenate([quiet[:48000], speech.samples, quiet]), 48000), tmp_path / "mic.wav")
     out_dir = os.environ.get("ASSISTANT_TEST_ARTIFACTS") or str(tmp_path)
@@ -241,23 +242,31 @@ def test_the_page_in_headless_chromium(server, tmp_path):
             "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
             "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required", "--no-sandbox"])
         page = browser.new_page()
-        page.goto(f"http://{server[0]}/")
-        page.fill("#key", KEY)
+        page.goto(f"http://{address}/")
+        if key:
+            page.fill("#key", key)
         page.click("#start")
         shot = os.path.join(out_dir, "serve-page.png")
         try:
-            page.wait_for_selector(".user", timeout=90_000)
+            page.wait_for_selector(".user", timeout=timeout_ms)
             page.wait_for_function("window.assistantStats.turns >= 1 && window.assistantStats.playedSeconds > 0.5",
-                                   timeout=90_000)
+                                   timeout=timeout_ms)
         finally:
             page.screenshot(path=shot, full_page=True)
             print("stats:", page.evaluate("window.assistantStats"), page.inner_text("#log")[:2000])
-        user = page.inner_text(".user")
-        assistant = page.inner_text(".assistant")
-        stats = page.evaluate("window.assistantStats")
+        result = {"user": page.inner_text(".user"), "assistant": page.inner_text(".assistant"),
+                  "stats": page.evaluate("window.assistantStats"), "screenshot": shot}
         browser.close()
-    print(f"screenshot: {shot}; {stats}")
-    assert user.startswith("You (en") and assistant.startswith("Assistant")
+    print(f"screenshot: {shot}; {result['stats']}")
+    return result
+
+
+def test_the_page_in_headless_chromium(server, tmp_path):
+    """The page with a fake microphone playing a recorded question: both captions appear and the
+    reply is played. The screenshot is kept (ASSISTANT_TEST_ARTIFACTS, else the test's tmp dir)."""
+    seen = drive_the_page(server[0], KEY, shared_audio("fleurs", "fleurs-en-004.ogg"), tmp_path)
+    stats = seen["stats"]
+    assert seen["user"].startswith("You (en") and seen["assistant"].startswith("Assistant")
     assert stats["audioDeltas"] > 0 and stats["playedSeconds"] > 0.5
 
 
