@@ -141,6 +141,9 @@ def test_bad_input_gets_error_events_and_the_connection_lives(server):
     assert next_of(ws, "error")["error"]["code"] == "message_too_large"
     ws.send(json.dumps({"type": "session.update", "session": {"audio": {"input": {"format": {"type": "audio/pcmu"}}}}}))
     assert next_of(ws, "error")["error"]["code"] == "unsupported_format"
+    ws.send(json.dumps({"type": "session.update", "session": {"audio": {"input": {"turn_detection": {
+        "type": "server_vad", "silence_duration_ms": 20}}}}}))
+    assert "silence_duration_ms" in next_of(ws, "error")["error"]["message"]
     ws.send(json.dumps({"type": "conversation.item.create",
                         "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}}))
     ws.send(json.dumps({"type": "response.create"}))

@@ -174,13 +174,13 @@ class RealtimeSession:
             if detection is not None and detection.get("type") != "server_vad":
                 return self.error("turn_detection: only {type: server_vad} or null", "unsupported_turn_detection",
                                   event.get("event_id"))
-            self.server_vad = detection is not None
-            if detection is not None and detection.get("silence_duration_ms") is not None:
-                silence = detection["silence_duration_ms"]
-                if not isinstance(silence, (int, float)) or not 100 <= silence <= 5000:
-                    return self.error("turn_detection.silence_duration_ms: a number from 100 to 5000",
-                                      "invalid_event", event.get("event_id"))
+            silence = (detection or {}).get("silence_duration_ms")
+            if silence is not None and (not isinstance(silence, (int, float)) or not 100 <= silence <= 5000):
+                return self.error("turn_detection.silence_duration_ms: a number from 100 to 5000",
+                                  "invalid_event", event.get("event_id"))
+            if silence is not None:
                 self.silence_ms, self.endpointer = silence, None
+            self.server_vad = detection is not None
             self.info["audio"]["input"]["turn_detection"] = detection
         self.send({"type": "session.updated", "event_id": _id("event"), "session": self.info})
 
