@@ -26,6 +26,10 @@ fi
 if [ "$WITH_TESTS" = 1 ]; then
   command -v pulseaudio >/dev/null || need+=(pulseaudio)
   command -v pactl >/dev/null || need+=(pulseaudio-utils)
+  # the page test drives Debian's chromium through Playwright's executable_path (no browser download)
+  if command -v apt-get >/dev/null && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+    need+=(chromium)
+  fi
 fi
 if [ ${#need[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null; then

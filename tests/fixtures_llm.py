@@ -6,6 +6,6 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_llm_path(tmp_path_factory):
     """A random-weight Qwen2 chat model directory (tokenizer + weights), built once per session."""
-    from assistant.testmodels.llm import build_causal_lm
+    from assistant.bench.models.llm import build_causal_lm
 
     return build_causal_lm(tmp_path_factory.mktemp("tiny_llm"), size="test", seed=0)

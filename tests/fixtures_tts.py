@@ -10,6 +10,6 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_vits(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(model_path, config_path) of a tiny random-weight Coqui VITS, built once per session."""
-    from assistant.testmodels.tts import build_vits
+    from assistant.bench.models.tts import build_vits
 
     return build_vits(tmp_path_factory.mktemp("tiny_vits"), size="test", seed=0)

@@ -23,6 +23,31 @@ def greedy(tiny_llm_path):
     return llm
 
 
+class ForwardInputs:
+    """Stands in for the model inside the backend and notes each forward pass's input ids: after the
+    prompt, each is the token the step before generated (the backend itself keeps no such record)."""
+
+    def __init__(self, model) -> None:
+        self._model, self.calls = model, []
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def __call__(self, *args, input_ids, **kwargs):
+        self.calls.append(input_ids[0].tolist())
+        return self._model(*args, input_ids=input_ids, **kwargs)
+
+
+def run(llm, chat=CHAT) -> tuple[list[str], int, list[int]]:
+    """(pieces, forward passes = tokens generated incl. an end token, the generated ids fed back)."""
+    llm.model = recorder = ForwardInputs(llm.model)
+    try:
+        pieces = list(llm.stream(chat))
+    finally:
+        llm.model = recorder._model
+    return pieces, len(recorder.calls), [ids[0] for ids in recorder.calls[1:]]
+
+
 def test_module_import_does_not_import_torch():
     import subprocess
 
@@ -33,12 +58,11 @@ def test_module_import_does_not_import_torch():
 
 
 def test_stream_yields_text_within_max_new_tokens(greedy):
-    pieces = list(greedy.stream(CHAT))
+    pieces, steps, _ = run(greedy)
     assert pieces and all(isinstance(p, str) and p for p in pieces)
-    # one piece per token at most (a split character is held back, then joined)
-    assert len(pieces) <= len(greedy.last_token_ids) <= 12
+    # one piece per token at most (a split character is held back, then joined);
     # random weights rarely pick an end token: this prompt runs to the limit
-    assert len(greedy.last_token_ids) == 12
+    assert len(pieces) <= steps == 12
     assert greedy.device == "cpu" and str(greedy.model.dtype) == "torch.float32"
 
 
@@ -57,14 +81,15 @@ def test_seeded_sampling_is_reproducible(tiny_llm_path):
 
 
 def test_stops_at_any_eos_id(greedy):
-    full = "".join(greedy.stream(CHAT))
-    ids = list(greedy.last_token_ids)
+    pieces, _, ids = run(greedy)
+    full = "".join(pieces)
     # Declare the fourth generated token an end token: the reply must stop just before it.
     saved = set(greedy._eos_ids)
     try:
         greedy._eos_ids = saved | {ids[3]}
-        short = "".join(greedy.stream(CHAT))
-        assert greedy.last_token_ids == ids[:ids.index(ids[3])]
+        pieces, _, short_ids = run(greedy)
+        short = "".join(pieces)
+        assert short_ids == ids[:ids.index(ids[3])]
     finally:
         greedy._eos_ids = saved
     assert full.startswith(short) and len(short) < len(full)

@@ -144,6 +144,9 @@ def test_bad_input_gets_error_events_and_the_connection_lives(server):
     assert next_of(ws, "error")["error"]["code"] == "message_too_large"
     ws.send(json.dumps({"type": "session.update", "session": {"audio": {"input": {"format": {"type": "audio/pcmu"}}}}}))
     assert next_of(ws, "error")["error"]["code"] == "unsupported_format"
+    ws.send(json.dumps({"type": "session.update", "session": {"audio": {"input": {"turn_detection": {
+        "type": "server_vad", "silence_duration_ms": 20}}}}}))
+    assert "silence_duration_ms" in next_of(ws, "error")["error"]["message"]
     ws.send(json.dumps({"type": "conversation.item.create",
                         "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}}))
     ws.send(json.dumps({"type": "response.create"}))
@@ -221,9 +224,11 @@ def test_the_page_and_the_browser_style_key(server):
     ws.close()
 
 
-def test_the_page_in_headless_chromium(server, tmp_path):
-    """The page with a fake microphone playing a recorded question: both captions appear and the
-    reply is played. The screenshot is kept (ASSISTANT_TEST_ARTIFACTS, else the test's tmp dir)."""
+def drive_the_page(address: str, key: str | None, speech_path, tmp_path, timeout_ms: int = 90_000,
+                   after_s: float = 3.0) -> dict:
+    """Open the page in Debian's chromium with a fake microphone playing `speech_path` (1 s of quiet
+    before, `after_s` after: chromium plays the file in a loop, and the next loop would barge in), wait for a turn whose reply was played, keep a screenshot
+    (ASSISTANT_TEST_ARTIFACTS, else `tmp_path`) and return the captions, stats and screenshot path."""
     import os
     import shutil
 
@@ -233,10 +238,11 @@ def test_the_page_in_headless_chromium(server, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        pytest.skip("no chromium on PATH (Debian: apt-get install chromium)")
-    speech = load_audio(shared_audio("fleurs", "fleurs-en-004.ogg"), 48000)
-    quiet = np.zeros(48000 * 3, np.float32)
-    wav = save_audio(AudioChunk(np.concatenate([quiet[:48000], speech.samples, quiet]), 48000), tmp_path / "mic.wav")
+        pytest.skip("no chromium on PATH (Debian: apt-get install chromium; bash scripts/setup.sh --test does)")
+    speech = load_audio(speech_path, 48000)
+    quiet = np.zeros(int(48000 * after_s), np.float32)
+    wav = save_audio(AudioChunk(np.concatenate([np.zeros(48000, np.float32), speech.samples, quiet]), 48000),
+                     tmp_path / "mic.wav")
     out_dir = os.environ.get("ASSISTANT_TEST_ARTIFACTS") or str(tmp_path)
     os.makedirs(out_dir, exist_ok=True)
     with sync_api.sync_playwright() as p:
@@ -244,23 +250,31 @@ def test_the_page_in_headless_chromium(server, tmp_path):
             "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}",
             "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required", "--no-sandbox"])
         page = browser.new_page()
-        page.goto(f"http://{server[0]}/")
-        page.fill("#key", KEY)
+        page.goto(f"http://{address}/")
+        if key:
+            page.fill("#key", key)
         page.click("#start")
         shot = os.path.join(out_dir, "serve-page.png")
         try:
-            page.wait_for_selector(".user", timeout=90_000)
+            page.wait_for_selector(".user", timeout=timeout_ms)
             page.wait_for_function("window.assistantStats.turns >= 1 && window.assistantStats.playedSeconds > 0.5",
-                                   timeout=90_000)
+                                   timeout=timeout_ms)
         finally:
             page.screenshot(path=shot, full_page=True)
             print("stats:", page.evaluate("window.assistantStats"), page.inner_text("#log")[:2000])
-        user = page.inner_text(".user")
-        assistant = page.inner_text(".assistant")
-        stats = page.evaluate("window.assistantStats")
+        result = {"user": page.inner_text(".user"), "assistant": page.inner_text(".assistant"),
+                  "stats": page.evaluate("window.assistantStats"), "screenshot": shot}
         browser.close()
-    print(f"screenshot: {shot}; {stats}")
-    assert user.startswith("You (en") and assistant.startswith("Assistant")
+    print(f"screenshot: {shot}; {result['stats']}")
+    return result
+
+
+def test_the_page_in_headless_chromium(server, tmp_path):
+    """The page with a fake microphone playing a recorded question: both captions appear and the
+    reply is played. The screenshot is kept (ASSISTANT_TEST_ARTIFACTS, else the test's tmp dir)."""
+    seen = drive_the_page(server[0], KEY, shared_audio("fleurs", "fleurs-en-004.ogg"), tmp_path)
+    stats = seen["stats"]
+    assert seen["user"].startswith("You (en") and seen["assistant"].startswith("Assistant")
     assert stats["audioDeltas"] > 0 and stats["playedSeconds"] > 0.5
 
 
@@ -277,3 +291,49 @@ def test_a_client_that_leaves_mid_response_does_not_disturb_the_server(server):
     other.send(json.dumps({"type": "response.create"}))
     assert next_of(other, "response.done", timeout=120)["response"]["status"] == "completed"
     other.close()
+
+
+def test_stt_openai_and_tts_openai_against_our_own_serve(server, tmp_path):
+    """The remote backends (`stt: openai`, `tts: openai`) talking to this project's `assistant serve`:
+    a recording transcribed, a sentence spoken, and a whole `Assistant.respond` turn over the wire."""
+    from assistant.audio.io import load_audio as load
+    from assistant.config import load_config
+    from assistant.pipeline import Assistant
+    from assistant.stt.openai import OpenAISTT
+    from assistant.tts.espeak import EspeakTTS
+    from assistant.tts.openai import OpenAITTS
+    from assistant.tts.voices import VoiceRouter
+    from tests.fakes import FakeLLM, LoudnessVAD
+
+    url = f"http://{server[0]}/v1"
+    jfk = shared_audio("jfk.flac")
+    stt = OpenAISTT(base_url=url, api_key_env="ASSISTANT_TEST_API_KEY", timeout_s=120)
+    audio = load(jfk, 16000)
+    assert stt.detect_language(audio) == {"en": 1.0}
+    heard = stt.transcribe(audio, language="en")
+    with open(jfk, "rb") as f:  # the same server asked directly: the backend adds nothing, loses nothing
+        direct = client(server).audio.transcriptions.create(model="whisper", file=f, language="en")
+    assert heard.text == direct.text.strip() and heard.language == "en"
+
+    say = "Ask not what your country can do for you."
+    chunks = list(OpenAITTS(base_url=url, voice="en", api_key_env="ASSISTANT_TEST_API_KEY",
+                            timeout_s=120).synthesize(say, "en"))
+    spoken = sum(c.duration for c in chunks)
+    local = sum(c.duration for c in EspeakTTS().synthesize(say, "en"))  # what serve's espeak voice says
+    assert spoken == pytest.approx(local, rel=0.1), (spoken, local)
+
+    config = tmp_path / "remote.yaml"
+    config.write_text(
+        f"stt: {{backend: openai, base_url: '{url}', api_key_env: ASSISTANT_TEST_API_KEY, timeout_s: 120}}\n"
+        f"tts:\n  voices:\n    en: {{backend: openai, base_url: '{url}', voice: en, "
+        f"api_key_env: ASSISTANT_TEST_API_KEY, timeout_s: 120}}\n"
+        f"log: {{path: '{tmp_path / 'turns.jsonl'}'}}\n")
+    cfg = load_config(config)
+    from assistant import registry
+
+    bot = Assistant(cfg, registry.get("stt", cfg.stt.backend).create(cfg.stt), FakeLLM(reply="Sure. Here it is."),
+                    VoiceRouter(cfg.tts), vad=LoudnessVAD())
+    turn = bot.respond(load(jfk, 16000), output=tmp_path / "reply.wav")
+    assert turn.status == "ok", turn.error
+    assert turn.text == heard.text and turn.language == "en" and turn.voice == "openai:tts-1/en"
+    assert turn.reply_audio.duration > 0.5 and (tmp_path / "reply.wav").stat().st_size > 10000

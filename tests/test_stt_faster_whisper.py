@@ -34,7 +34,7 @@ EOT = 50257
 @pytest.fixture(scope="session")
 def tiny_ct2_path(tiny_whisper_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The session's tiny whisper checkpoint converted for faster-whisper (same weights)."""
-    from assistant.testmodels.convert import convert_whisper_checkpoint
+    from assistant.bench.models.convert import convert_whisper_checkpoint
 
     return convert_whisper_checkpoint(tiny_whisper_path, tmp_path_factory.mktemp("fw") / "test-ct2")
 
@@ -103,14 +103,14 @@ def test_registry_entry():
     assert isinstance(b.create(FasterWhisperOptions(model="tiny")), FasterWhisperSTT)  # cheap: no load
 
 
-# -- conversion (assistant/testmodels/convert.py) ----------------------------------------------
+# -- conversion (assistant/bench/models/convert.py) ----------------------------------------------
 
 def test_conversion_keeps_weights_and_token_ids(tiny_whisper_path, tmp_path):
     import torch
     import whisper
     from transformers import AutoTokenizer, WhisperForConditionalGeneration
 
-    from assistant.testmodels.convert import openai_to_transformers, read_ct2_config, transformers_to_ctranslate2
+    from assistant.bench.models.convert import openai_to_transformers, read_ct2_config, transformers_to_ctranslate2
 
     hf_dir = openai_to_transformers(tiny_whisper_path, tmp_path / "hf")
     ours = WhisperForConditionalGeneration.from_pretrained(hf_dir).eval()
@@ -299,8 +299,8 @@ def test_max_new_tokens_decodes_exactly_that_many(stt, jfk):
 
 
 def test_english_only_model(tmp_path, jfk):
-    from assistant.testmodels.convert import convert_whisper_checkpoint
-    from assistant.testmodels.whisper import build_whisper_checkpoint
+    from assistant.bench.models.convert import convert_whisper_checkpoint
+    from assistant.bench.models.whisper import build_whisper_checkpoint
 
     ct2 = convert_whisper_checkpoint(build_whisper_checkpoint(tmp_path / "test.en.pt", size="test.en"),
                                      tmp_path / "test.en-ct2")

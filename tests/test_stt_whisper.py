@@ -241,7 +241,7 @@ def test_whisper_failure_is_a_stage_error(stt, jfk, monkeypatch):
 
 
 def test_english_only_model(tmp_path, jfk):
-    from assistant.testmodels.whisper import build_whisper_checkpoint
+    from assistant.bench.models.whisper import build_whisper_checkpoint
 
     s = make(build_whisper_checkpoint(tmp_path / "test.en.pt", size="test.en"))
     assert s.detect_language(jfk) == {"en": 1.0}

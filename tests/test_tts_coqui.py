@@ -76,7 +76,7 @@ def test_speaker_on_single_speaker_model_is_a_config_error(tiny_vits):
 
 
 def test_multilingual_model_maps_whisper_codes_to_its_language_ids(tmp_path):
-    from assistant.testmodels.tts import build_vits
+    from assistant.bench.models.tts import build_vits
 
     model_path, config_path = build_vits(tmp_path, languages=["en", "fr-fr", "pt-br"])
     tts = voice(model_path, config=str(config_path))

@@ -36,7 +36,7 @@ class ForwardClock:
 
 
 def build_model(settings: Settings) -> Path:
-    from assistant.testmodels.llm import build_causal_lm
+    from assistant.bench.models.llm import build_causal_lm
 
     return cached(settings.work_dir / f"llm-{settings.llm_size}-seed{settings.seed}",
                   lambda p: build_causal_lm(p, size=settings.llm_size, seed=settings.seed))

@@ -2,7 +2,7 @@
 
 Like for like:
 - one random checkpoint per size (one seed) → the same weights in every backend
-  (openai .pt → transformers → CTranslate2, ``assistant.testmodels.convert``);
+  (openai .pt → transformers → CTranslate2, ``assistant.bench.models.convert``);
 - models load through the backends' own ``load()``; each run is what the backends'
   ``transcribe()`` does (language detection, then decoding), on the libraries the backends use;
 - greedy decoding, and exactly ``tokens`` decoded per 30 s window: random weights never emit
@@ -53,8 +53,8 @@ def specs(device: str) -> list[SttSpec]:
 def build_models(size: str, settings: Settings) -> tuple[Path, Path]:
     """The openai checkpoint and its CTranslate2 conversion (float32 storage; compute types
     convert at load time, as with the published float16 repositories)."""
-    from assistant.testmodels.convert import convert_whisper_checkpoint
-    from assistant.testmodels.whisper import build_whisper_checkpoint
+    from assistant.bench.models.convert import convert_whisper_checkpoint
+    from assistant.bench.models.whisper import build_whisper_checkpoint
 
     stem = f"whisper-{size}-seed{settings.seed}"
     ckpt = cached(settings.work_dir / f"{stem}.pt",

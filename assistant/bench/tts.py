@@ -1,6 +1,6 @@
 """TTS benchmark: time to first audio and real-time factor, per voice backend.
 
-Coqui VITS is built with random weights at its real size (``assistant.testmodels.tts``), so it
+Coqui VITS is built with random weights at its real size (``assistant.bench.models.tts``), so it
 costs what a released VITS voice costs; its audio is noise and its length is whatever the
 random duration predictor says, which is why the real-time factor (compute per second of audio
 produced) is the figure to compare. espeak-ng is a formant synthesiser and needs no model.
@@ -18,7 +18,7 @@ SENTENCE = "Sure! It is sunny in Berlin today, with a light breeze and about twe
 
 
 def build_vits(settings: Settings) -> tuple[Path, Path]:
-    from assistant.testmodels.tts import build_vits as build
+    from assistant.bench.models.tts import build_vits as build
 
     directory = cached(settings.work_dir / f"vits-{settings.tts_size}-seed{settings.seed}",
                        lambda p: build(p, size=settings.tts_size, seed=settings.seed))

@@ -110,7 +110,6 @@ class TransformersLLM:
         self.model: Any = None
         self.device: str | None = None
         self._eos_ids: set[int] = set()
-        self.last_token_ids: list[int] = []  # the latest reply's ids (benchmarks count them)
         self._step_kwargs: dict[str, Any] = {}
 
     # ----------------------------------------------------------------- loading
@@ -273,7 +272,6 @@ class TransformersLLM:
         if not greedy and self.options.seed is not None:
             generator = torch.Generator(device=self.device).manual_seed(self.options.seed)
         decoder = _IncrementalDecoder(self.tokenizer)
-        self.last_token_ids = decoder.ids
 
         try:
             seen = prompt.to(self.device)  # prompt + reply so far, for the repetition penalty

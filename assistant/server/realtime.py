@@ -116,6 +116,7 @@ class RealtimeSession:
         self.server_vad = True
         self._vad_factory = vad_factory
         self.endpointer: Endpointer | None = None
+        self.silence_ms = engine.config.audio.min_silence_ms  # turn_detection.silence_duration_ms overrides
         self.pending_text: list[str] = []
         self.cancel: threading.Event | None = None
         self.turn: Turn | None = None
@@ -175,6 +176,12 @@ class RealtimeSession:
             if detection is not None and detection.get("type") != "server_vad":
                 return self.error("turn_detection: only {type: server_vad} or null", "unsupported_turn_detection",
                                   event.get("event_id"))
+            silence = (detection or {}).get("silence_duration_ms")
+            if silence is not None and (not isinstance(silence, (int, float)) or not 100 <= silence <= 5000):
+                return self.error("turn_detection.silence_duration_ms: a number from 100 to 5000",
+                                  "invalid_event", event.get("event_id"))
+            if silence is not None:
+                self.silence_ms, self.endpointer = silence, None
             self.server_vad = detection is not None
             self.info["audio"]["input"]["turn_detection"] = detection
         self.send({"type": "session.updated", "event_id": _id("event"), "session": self.info})
@@ -192,7 +199,10 @@ class RealtimeSession:
             self.buffered_s += len(block) / 16000
             return
         if self.endpointer is None:
-            self.endpointer = Endpointer(self._vad_factory(), source="realtime")
+            audio = self.engine.config.audio
+            self.endpointer = Endpointer(self._vad_factory(), threshold=audio.vad_threshold,
+                                         min_silence_ms=self.silence_ms, max_utterance_s=audio.max_utterance_s,
+                                         source="realtime")
         for ev in self.endpointer.feed(block):
             if isinstance(ev, SpeechStarted):
                 if not ev.continuation:
