@@ -71,8 +71,8 @@ def smollm_checkpoint(starter: Path, cache: Path) -> Path | None:
 
 
 def tiny_models(work: Path) -> list[str]:
-    from assistant.testmodels.llm import build_causal_lm
-    from assistant.testmodels.whisper import build_whisper_checkpoint
+    from assistant.bench.models.llm import build_causal_lm
+    from assistant.bench.models.whisper import build_whisper_checkpoint
 
     whisper = build_whisper_checkpoint(work / "whisper.pt", size="test")
     llm = build_causal_lm(work / "llm", size="test", seed=0)

@@ -20,7 +20,7 @@ from tests.shared import shared_audio, starter_model
 
 
 def _ct2(tiny_whisper_path: Path, tmp_path_factory, quantization: str | None) -> Path:
-    from assistant.testmodels.convert import convert_whisper_checkpoint
+    from assistant.bench.models.convert import convert_whisper_checkpoint
 
     return convert_whisper_checkpoint(tiny_whisper_path, tmp_path_factory.mktemp("ct2") / "m", quantization)
 
