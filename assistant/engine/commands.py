@@ -63,6 +63,20 @@ def voice_command(text: str, session: Session) -> Command | None:
     return Command(parsed.kind, effect.say, effect.language, stop_speaking=effect.stop_speaking)
 
 
+def interrupts(text: str, session: Session) -> bool:
+    """Whether ``text`` is a command that stops the current reply (stop, repeat, new conversation,
+    pause...), without applying it: a typed "stop" must cut the reply before its turn runs."""
+    state = session.commands
+    if not state.settings.enabled:
+        return False
+    parsed = voice.parse(text, session.turn_language, state.settings.extra_phrases or None)
+    return parsed is not None and parsed.kind in STOPS_SPEAKING
+
+
+# the kinds whose effect stops the reply being spoken (see SessionState.apply)
+STOPS_SPEAKING = frozenset({"stop", "repeat", "new_conversation", "forget_last", "help", "pause"})
+
+
 class CommandParsers:
     def __init__(self, parsers: list[Parser] | None = None) -> None:
         self.parsers: list[Parser] = list(parsers) if parsers is not None else [voice_command, language_command]

@@ -26,11 +26,12 @@ import numpy as np
 
 from assistant.audio.endpointing import Endpointer, SpeechStarted
 from assistant.engine import ReplySink, TextInput, TurnEngine, TurnPolicy
+from assistant.engine.commands import interrupts
 from assistant.engine.session import Session
 from assistant.types import AudioChunk, Turn, Utterance
 
 RATE = 24000  # the protocol's PCM16 rate
-SERVER = TurnPolicy(stream=True, say_errors=False, raise_errors=False)
+SERVER = TurnPolicy(stream=True, say_errors=False, raise_errors=False, feedback=True)
 
 
 def _id(prefix: str) -> str:
@@ -243,6 +244,8 @@ class RealtimeSession:
                               "no_input", event.get("event_id"))
         text = " ".join(self.pending_text)
         self.pending_text.clear()
+        if interrupts(text, self.session):  # a typed "stop" cuts the reply now, not after it
+            self.barge_in()
         self.start_turn(TextInput(text), _id("item"))
 
     async def on_response_cancel(self, event: dict[str, Any]) -> None:
@@ -270,6 +273,9 @@ class RealtimeSession:
             if isinstance(source, TextInput):
                 sink.start_response()
             await asyncio.to_thread(self.engine.run, self.session, source, sink, SERVER, turn, cancel)
+            if turn.status == "command" and self.endpointer is not None:  # patient mode: the VAD's silence
+                self.endpointer.set_min_silence_ms(self.session.commands.end_of_turn_silence_ms(
+                    self.engine.config.audio.min_silence_ms))
             if turn.status == "no_speech" and not sink.created:
                 return
             sink.start_response()
