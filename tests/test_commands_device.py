@@ -60,7 +60,7 @@ def spoken(text: str, path) -> str:
 
 
 def test_each_command_in_the_live_loop(pulse, config, tmp_path):
-    chat = Chat(config, pulse.subprocess_env())
+    chat = Chat(config, pulse.subprocess_env(), duration=400)
     try:
         assert chat.ready.wait(120), "".join(chat.out)
         done = 0
