@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from assistant.audio.cues import error_cue, listening_cue, thinking_cue
+from assistant.audio.cues import command_cue, error_cue, listening_cue, thinking_cue
 from assistant.audio.endpointing import SpeechDiscarded, SpeechStarted
 from assistant.audio.settings import AudioSettings
 from assistant.captions import Captions
@@ -54,13 +54,20 @@ class LiveSink(ReplySink):
     """The turn engine's output in live mode: audio to the speaker, text to the captions, and the
     cues (thinking, error) the user hears."""
 
-    def __init__(self, speaker: Sink, captions: Captions, settings: AudioSettings) -> None:
+    def __init__(self, speaker: Sink, captions: Captions, settings: AudioSettings, earcon: bool = True,
+                 shape=None) -> None:
         self.speaker, self.captions, self.settings = speaker, captions, settings
+        self.earcon = earcon  # commands.earcon: a sound when a voice command is understood
+        self.shape = shape or (lambda chunk: chunk)  # the session's volume for the cues too
         self.speaking = False  # reply audio has gone to the speaker this turn (half duplex)
 
     def cue(self, make) -> None:
         if self.settings.cues:
-            self.speaker.play(make(volume=self.settings.cue_volume))
+            self.speaker.play(self.shape(make(volume=self.settings.cue_volume)))
+
+    def command(self, kind: str) -> None:
+        if self.earcon:
+            self.cue(command_cue)
 
     def status(self, state: str) -> None:
         self.captions.status(state)
@@ -104,7 +111,7 @@ class _ActiveTurn:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
-LIVE = TurnPolicy(stream=True, say_errors=True, raise_errors=False)
+LIVE = TurnPolicy(stream=True, say_errors=True, raise_errors=False, feedback=True)
 
 
 class ChatLoop:
@@ -120,7 +127,9 @@ class ChatLoop:
         self.stop_event = threading.Event()
         self._work: queue.Queue[Utterance | None] = queue.Queue()
         self.engine, self.session = bot.engine, bot.session
-        self.reply = LiveSink(sink, captions, settings)
+        commands = bot.config.commands
+        self.reply = LiveSink(sink, captions, settings, earcon=commands.earcon,
+                              shape=lambda chunk: _volume_only(self.session.commands, chunk))
         self._active: _ActiveTurn | None = None
         self._active_lock = threading.Lock()
         self._half_duplex_muted = False
@@ -228,9 +237,20 @@ class ChatLoop:
                 self._active = None
             self.reply.speaking = False
             self.turns.append(turn)
-        if turn.status != "no_speech":
+        if turn.status == "command":  # patient mode / normal speed: the end-of-turn silence
+            set_silence = getattr(self.endpointer, "set_min_silence_ms", None)
+            if set_silence is not None:
+                set_silence(self.session.commands.end_of_turn_silence_ms(self.settings.min_silence_ms))
+        if turn.status not in ("no_speech", "ignored"):
             self.captions.timings(turn)
         if not self.stop_event.is_set():
-            if turn.status != "no_speech" and not turn.interrupted:
+            if turn.status not in ("no_speech", "ignored") and not turn.interrupted:
                 self.reply.cue(listening_cue)
             self.captions.status("listening")
+
+
+def _volume_only(state, chunk: AudioChunk) -> AudioChunk:
+    """A cue at the session's volume (not its speaking rate: a cue is a sound, not speech)."""
+    from assistant.commands.session import apply_gain
+
+    return chunk if abs(state.volume - 1.0) < 1e-3 else AudioChunk(apply_gain(chunk.samples, state.volume), chunk.sample_rate)

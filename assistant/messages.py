@@ -13,6 +13,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "I'm using the small starter models, because the configured ones are not on this "
               "machine. For better ones, run assistant models pull on a connected machine.",
     },
+    "still_thinking": {  # the reply's first audio is still seconds away
+        "en": "Still thinking.", "de": "Ich denke noch nach.", "es": "Sigo pensando.", "fr": "Je réfléchis encore.",
+        "pt": "Ainda estou pensando.", "it": "Ci sto ancora pensando.", "nl": "Ik denk nog even na.",
+        "pl": "Jeszcze myślę.",
+    },
+    "noise_hint": {  # several turns in a row held no speech
+        "en": "I'm hearing noise, but no words. Say help to hear what I understand.",
+        "de": "Ich höre Geräusche, aber keine Worte. Sag Hilfe, um zu hören, was ich verstehe.",
+        "es": "Oigo ruido, pero no palabras. Di ayuda para saber qué entiendo.",
+        "fr": "J'entends du bruit, mais pas de mots. Dites aide pour savoir ce que je comprends.",
+        "pt": "Estou ouvindo ruído, mas não palavras. Diga ajuda para saber o que eu entendo.",
+    },
     "llm_error": {
         "en": "Sorry, I can't reach the language model right now.",
         "de": "Entschuldigung, ich erreiche das Sprachmodell gerade nicht.",

@@ -137,7 +137,8 @@ class Turn:
     id: int
     started_at: str  # ISO 8601, UTC
     input: str
-    status: str = "ok"  # ok | no_speech | failed | command | interrupted
+    status: str = "ok"  # ok | no_speech | failed | command | interrupted | ignored (paused: not the wake phrase)
+    command: str | None = None  # the voice command's kind when status is "command" (stop, repeat, ...)
     transcript: Transcript | None = None
     decision: LanguageDecision | None = None
     reply_text: str = ""
@@ -170,6 +171,7 @@ class Turn:
             "time": self.started_at,
             "input": self.input,
             "status": self.status,
+            "command": self.command,
             "language": self.language,
             "language_probability": self.language_probability,
             "language_decision": self.decision.to_dict() if self.decision else None,

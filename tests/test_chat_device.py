@@ -41,11 +41,11 @@ log: {{path: {d / 'turns.jsonl'}}}
 class Chat:
     """`assistant chat` in a subprocess, as a user starts it."""
 
-    def __init__(self, config: Path, env: dict[str, str]) -> None:
+    def __init__(self, config: Path, env: dict[str, str], duration: int = 90) -> None:
         self.log = config.parent / "turns.jsonl"
         self.log.unlink(missing_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "chat", "-c", str(config), "--no-greeting", "--duration", "90"],
+            [sys.executable, "-m", "assistant", "chat", "-c", str(config), "--no-greeting", "--duration", str(duration)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.out: list[str] = []
         self.ready = threading.Event()

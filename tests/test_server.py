@@ -337,3 +337,40 @@ def test_stt_openai_and_tts_openai_against_our_own_serve(server, tmp_path):
     assert turn.status == "ok", turn.error
     assert turn.text == heard.text and turn.language == "en" and turn.voice == "openai:tts-1/en"
     assert turn.reply_audio.duration > 0.5 and (tmp_path / "reply.wav").stat().st_size > 10000
+
+
+def say_text(ws, text):
+    ws.send(json.dumps({"type": "conversation.item.create", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}}))
+    ws.send(json.dumps({"type": "response.create"}))
+
+
+def log_of(server, session_id):
+    return [r for r in map(json.loads, server[1].read_text().splitlines()) if r["session"] == session_id]
+
+
+def test_voice_commands_are_handled_per_session_without_the_llm(server):
+    a, b = raw(server), raw(server)
+    say_text(a, "Pause listening.")
+    done = next_of(a, "response.done")["response"]
+    assert "I'm back" in done["output"][0]["content"][0]["transcript"]
+    session_a = done["metadata"]["session"]
+    say_text(a, "What is the weather like?")  # asleep: ignored, nothing said
+    ignored = next_of(a, "response.done")["response"]
+    assert ignored["output"][0]["content"][0]["transcript"] == ""
+    say_text(b, "What is the weather like?")  # the other session is not paused
+    other = next_of(b, "response.done")["response"]
+    assert other["output"][0]["content"][0]["transcript"] and other["metadata"]["session"] != session_a
+    say_text(a, "I'm back.")
+    assert next_of(a, "response.done")["response"]["output"][0]["content"][0]["transcript"].startswith("Welcome back")
+    say_text(a, "Tell me a long story about a dragon.")
+    say_text(a, "Stop.")  # typed over the reply: cuts it, then is confirmed
+    first, second = next_of(a, "response.done")["response"], next_of(a, "response.done")["response"]
+    assert first["status"] == "cancelled"
+    assert second["output"][0]["content"][0]["transcript"] == "Okay."
+    records = log_of(server, session_a)  # (the story turn is logged as interrupted, or was dropped unstarted)
+    assert [(r["status"], r["command"]) for r in records if r["status"] != "ok"] == [
+        ("command", "pause"), ("ignored", None), ("command", "resume"), ("command", "stop")]
+    assert all(r["interrupted"] for r in records if r["status"] == "ok")
+    a.close()
+    b.close()

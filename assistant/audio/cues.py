@@ -49,6 +49,11 @@ def thinking_cue(rate: int = 16000, volume: float = 0.3) -> AudioChunk:
     return _cue([(440.0, 0.14)], rate, volume * 0.8, decay=12.0)
 
 
+def command_cue(rate: int = 16000, volume: float = 0.3) -> AudioChunk:
+    """About 120 ms: two quick high notes (a voice command was understood)."""
+    return _cue([(987.77, 0.05), (1318.51, 0.07)], rate, volume * 0.8, decay=10.0)
+
+
 def error_cue(rate: int = 16000, volume: float = 0.3) -> AudioChunk:
     """About 300 ms: two falling notes."""
     return _cue([(329.63, 0.13), (261.63, 0.17)], rate, volume, gap=0.01, decay=5.0)

@@ -1,4 +1,4 @@
-"""The ``commands:`` section: voice commands and what they change."""
+"""The ``commands:`` section: voice commands, what they change, and the spoken feedback."""
 
 from __future__ import annotations
 
@@ -17,6 +17,16 @@ class CommandSettings(BaseModel):
     max_volume_db: float = Field(12.0, ge=0, le=24, description="Loudest output gain (dB); never clips.")
     patient_silence_ms: int = Field(
         1800, ge=300, le=10000, description="End-of-turn silence in patient mode ('take your time').")
+    earcon: bool = Field(True, description="A short sound (live chat) when a voice command is understood.")
+    still_thinking_s: float = Field(
+        3.0, ge=0, le=60, description="Say 'still thinking' when the reply's first audio is this many seconds "
+                                      "away (0: never).")
+    noise_hint_after: int = Field(
+        3, ge=0, le=100, description="After this many turns in a row with no speech (noise), say how to get "
+                                     "help (0: never).")
+    speakable_replies: bool = Field(
+        True, description="Make replies speech-friendly for the voice (markdown, emoji, URLs, numbers); the "
+                          "captions, the turn log and the history keep the original text.")
     extra_phrases: dict[str, dict[str, tuple[str, ...]]] = Field(
         default_factory=dict,
         description="More phrasings: {kind: {language: [phrase, ...]}}, e.g. {stop: {en: [hold on]}}.")

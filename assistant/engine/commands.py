@@ -2,8 +2,10 @@
 
 A command parser takes the user's words and the session, applies its effect to the session and
 returns a ``Command`` (what to say back), or None when the words are not a command. The engine
-tries each parser of a ``CommandParsers`` in order; a richer set of commands (stop, repeat,
-speaking rate, clear history, pause) plugs in by adding parsers.
+tries each parser of a ``CommandParsers`` in order. The default set is the voice commands of
+:mod:`assistant.commands` (stop, repeat, slower/faster, louder/quieter, new conversation, forget
+that, help, patient mode, pause/resume and the language commands), with their per-session state
+in ``session.commands``; with ``commands.enabled: false`` only the language commands remain.
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from assistant import commands as voice
 from assistant.engine.session import Session
 from assistant.language import commands as language_commands
 
 
 @dataclass(frozen=True)
 class Command:
-    name: str  # "language", ...
-    say: str | None  # confirmation to speak, in the session's reply language (None: say nothing)
+    name: str  # the command kind: "language", "stop", "repeat", ... ("asleep": ignored while paused)
+    say: str | None  # confirmation to speak (None or "": say nothing)
+    language: str | None = None  # the language ``say`` is in (None: the turn's reply language)
+    status: str = "command"  # the turn's status: "command", or "ignored" (paused, not a wake phrase)
+    stop_speaking: bool = False  # the command asks to stop the current reply
 
 
 Parser = Callable[[str, Session], "Command | None"]
@@ -33,9 +39,47 @@ def language_command(text: str, session: Session) -> Command | None:
     return Command("language", command.confirmation)
 
 
+def voice_command(text: str, session: Session) -> Command | None:
+    """Every voice command (the language ones included), its effect applied to the session.
+    While paused, anything but a wake phrase (or "help") is an "asleep" command: ignored, silent."""
+    state = session.commands
+    if not state.settings.enabled:
+        return None
+    reply_language = session.language.requested or None
+    parsed = voice.parse(text, session.turn_language, state.settings.extra_phrases or None,
+                         reply_language=reply_language)
+    if state.paused and not state.accepts(parsed):
+        return Command("asleep", None, status="ignored")
+    if parsed is None:
+        return None
+    effect = state.apply(parsed)
+    if effect.clear_history:
+        session.history.clear()
+    if effect.forget_last:
+        session.history.turns[-1:] = []
+        session.last_reply = ""
+    if effect.changes_language:
+        session.language.requested = effect.reply_language  # type: ignore[assignment]
+    return Command(parsed.kind, effect.say, effect.language, stop_speaking=effect.stop_speaking)
+
+
+def interrupts(text: str, session: Session) -> bool:
+    """Whether ``text`` is a command that stops the current reply (stop, repeat, new conversation,
+    pause...), without applying it: a typed "stop" must cut the reply before its turn runs."""
+    state = session.commands
+    if not state.settings.enabled:
+        return False
+    parsed = voice.parse(text, session.turn_language, state.settings.extra_phrases or None)
+    return parsed is not None and parsed.kind in STOPS_SPEAKING
+
+
+# the kinds whose effect stops the reply being spoken (see SessionState.apply)
+STOPS_SPEAKING = frozenset({"stop", "repeat", "new_conversation", "forget_last", "help", "pause"})
+
+
 class CommandParsers:
     def __init__(self, parsers: list[Parser] | None = None) -> None:
-        self.parsers: list[Parser] = list(parsers) if parsers is not None else [language_command]
+        self.parsers: list[Parser] = list(parsers) if parsers is not None else [voice_command, language_command]
 
     def add(self, parser: Parser, first: bool = False) -> None:
         self.parsers.insert(0, parser) if first else self.parsers.append(parser)

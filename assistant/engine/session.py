@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from assistant.commands.session import SessionState
 from assistant.language.policy import LanguagePolicy, LanguageState
 from assistant.llm.history import Conversation, History
 from assistant.turnlog import new_session_id
@@ -27,6 +28,9 @@ class Session:
     carry: str = ""
     last_reply: str = ""  # what the user heard of the last reply (for a "repeat" command)
     models: dict[str, str] = field(default_factory=dict)  # stage → "backend:model", in every turn record
+    commands: SessionState = field(default_factory=SessionState)  # what voice commands changed (rate, pause...)
+    turn_language: str = "en"  # the language the current utterance was heard in (command matching)
+    refused_in_row: int = 0  # no-speech turns in a row (the noise hint)
 
     def __post_init__(self) -> None:
         self.history = History(self.conversation)
@@ -44,7 +48,9 @@ class Session:
             return self.language.requested
         return user_language if policy.reply_language == "same" else policy.reply_language
 
-    def remember(self, user_text: str, reply_heard: str) -> None:
-        """Only what the user actually heard of the reply goes into the history."""
+    def remember(self, user_text: str, reply_heard: str, language: str | None = None) -> None:
+        """Only what the user actually heard of the reply goes into the history (and is what
+        "repeat" says again)."""
         self.history.add(user_text, reply_heard)
         self.last_reply = reply_heard
+        self.commands.remember(reply_heard, language or self.turn_language)

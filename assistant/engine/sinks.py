@@ -1,6 +1,7 @@
 """Where a turn's output goes. The engine calls a ``ReplySink`` in this order:
 
-``status("thinking")`` → ``heard(turn)`` → ``reply_start(language)`` → (``reply_token`` per token,
+``status("thinking")`` → ``heard(turn)`` → (``command(kind)`` for a voice command) →
+``reply_start(language)`` → (``reply_token`` per token,
 ``reply_text`` per sentence, ``audio`` per chunk, ``status("speaking")`` at the first chunk) →
 ``reply_end(interrupted)`` → ``wait_played(cancel)`` → ``complete(turn)``; ``notice`` and
 ``error`` whenever they happen. ``reply_text`` gets the text as written (for captions), ``audio``
@@ -30,6 +31,9 @@ class ReplySink:
 
     def heard(self, turn: Turn) -> None:
         """The user's words are known (``turn.transcript``, ``turn.decision``)."""
+
+    def command(self, kind: str) -> None:
+        """A voice command was understood (before its confirmation is spoken): e.g. an earcon."""
 
     def reply_start(self, language: str) -> None: ...
 

@@ -46,7 +46,9 @@ class Stages:
         self.reply_checker = ReplyLanguageChecker()
         self.vad = vad  # for recordings that did not come through the endpointer (lazy)
         # A text hook for what the voice says (numbers, units, symbols spelled out); the text
-        # shown and kept in history stays as the LLM wrote it. (text, language) -> text.
+        # shown and kept in history stays as the LLM wrote it. (text, language) -> text. A hook
+        # with a ``reply(language)`` method gives each reply its own converter (a code block
+        # that spans sentences), see ``assistant.engine.turn.SpeakableHook``.
         self.speakable: Callable[[str, str], str] | None = None
         # A wrapper around the LLM's token stream (repetition / cut-off guards). It must close
         # the stream it wraps when it is closed itself (a ``yield from`` does).
@@ -185,10 +187,18 @@ class Stages:
 
     # ------------------------------------------------------------------ speak
 
-    def speak(self, text: str, language: str) -> tuple[str, Iterator[AudioChunk]]:
-        """Synthesize ``text`` with the voice for ``language``; returns the voice label and audio."""
-        if self.speakable is not None:
+    def speak(self, text: str, language: str,
+              convert: Callable[[str], str] | None = None) -> tuple[str | None, Iterator[AudioChunk]]:
+        """Synthesize ``text`` with the voice for ``language``; returns the voice label and audio
+        (no label and no audio when nothing is left to say, e.g. a sentence of only emoji).
+        ``convert``: one reply's speakable converter (state across its sentences), else the
+        ``speakable`` hook."""
+        if convert is not None:
+            text = convert(text)
+        elif self.speakable is not None:
             text = self.speakable(text, language)
+        if not text.strip():
+            return None, iter(())
         with self.tts_lock:
             voice, chunks = self.voices.synthesize(text, language)
         return voice.label, _tts_errors(chunks, self.tts_lock)

@@ -22,7 +22,8 @@ from typing import Callable
 import numpy as np
 
 from assistant.audio.io import check_finite, load_audio
-from assistant.engine.commands import CommandParsers
+from assistant.commands.session import SessionState
+from assistant.engine.commands import Command, CommandParsers
 from assistant.engine.session import Session
 from assistant.engine.sinks import ReplySink
 from assistant.engine.stages import Stages, ms_since
@@ -30,6 +31,7 @@ from assistant.errors import AssistantError, LLMConnectionError, NoVoiceError, S
 from assistant.language.names import name_of
 from assistant.messages import message
 from assistant.text.sentences import SentenceSplitter
+from assistant.text.speakable import Speakable, speakable
 from assistant.turnlog import TurnLog
 from assistant.types import AudioChunk, LanguageDecision, Transcript, Turn, Utterance
 
@@ -43,6 +45,7 @@ class TurnPolicy:
     stream: bool = True  # speak sentence by sentence as the LLM writes; False: the whole reply at once
     say_errors: bool = False  # speak failures and a missing voice aloud (voice-only interfaces)
     raise_errors: bool = False  # re-raise a failure (after logging it) instead of only recording it
+    feedback: bool = False  # spoken feedback: "still thinking", the noise hint (commands.* settings)
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,19 @@ class Spoken:
         return " ".join(heard)
 
 
+class SpeakableHook:
+    """The default ``Stages.speakable``: speech-friendly text for the voice
+    (:mod:`assistant.text.speakable`); ``reply(language)`` converts one reply sentence by sentence,
+    remembering a code block that spans sentences."""
+
+    def __call__(self, text: str, language: str) -> str:
+        return speakable(text, language)
+
+    @staticmethod
+    def reply(language: str) -> Callable[[str], str]:
+        return Speakable(language).push
+
+
 class TurnEngine:
     def __init__(self, stages: Stages, turn_log: TurnLog, commands: CommandParsers | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -126,9 +142,12 @@ class TurnEngine:
         self.turn_log = turn_log
         self.commands = commands or CommandParsers()
         self.clock = clock  # the clock of Utterance.ended_at (first-audio latency)
+        if stages.speakable is None and self.config.commands.speakable_replies:
+            stages.speakable = SpeakableHook()
 
     def new_session(self) -> Session:
-        return Session(self.config.conversation, models=self.stages.models_in_use())
+        return Session(self.config.conversation, models=self.stages.models_in_use(),
+                       commands=SessionState(self.config.commands))
 
     # ------------------------------------------------------------------ one turn
 
@@ -183,6 +202,7 @@ class TurnEngine:
         utterance, reason = self.stages.speech_check(utterance)
         if reason:
             turn.status, turn.notice = "no_speech", f"{NO_SPEECH_NOTICE} ({reason})"
+            self._refused(session, sink, policy)
             return
         sink.status("thinking")
         heard = self.stages.hear(utterance, session.language, turn.timings_ms)
@@ -190,6 +210,7 @@ class TurnEngine:
         if heard.no_speech:
             turn.status, turn.notice = "no_speech", f"{NO_SPEECH_NOTICE} ({heard.no_speech})"
             log.info("not answered: %s", heard.no_speech)
+            self._refused(session, sink, policy)
             return
         assert heard.transcript and heard.decision
         self._answer(session, turn, heard.transcript.text, heard.decision.language, utterance, sink, policy, cancel)
@@ -206,6 +227,8 @@ class TurnEngine:
     def _answer(self, session: Session, turn: Turn, text: str, language: str, utterance: Utterance,
                 sink: ReplySink, policy: TurnPolicy, cancel: threading.Event) -> None:
         """From the user's words on: carry-over, local command, reply language, reply."""
+        session.refused_in_row = 0
+        session.turn_language = language
         if session.carry:
             text, session.carry = f"{session.carry} {text}", ""
         sink.heard(turn)
@@ -216,20 +239,46 @@ class TurnEngine:
         command = self.commands(text, session)
         turn.reply_language = session.reply_language(language, self.config.language)
         if command is not None:
-            turn.status, turn.reply_text = "command", command.say or ""
-            if command.say:
-                speech = _Speech(self, sink, turn, cancel, policy)
-                speech.say(command.say)
-                self._finish_speech(speech, sink, turn, utterance, cancel)
+            self._command(session, turn, command, utterance, sink, policy, cancel)
             return
         heard_reply = self._reply(session, turn, text, language, utterance, sink, policy, cancel)
-        session.remember(text, heard_reply)
+        session.remember(text, heard_reply, turn.reply_language)
+
+    def _command(self, session: Session, turn: Turn, command: Command, utterance: Utterance, sink: ReplySink,
+                 policy: TurnPolicy, cancel: threading.Event) -> None:
+        """A local command: never sent to the LLM; its confirmation spoken, the turn logged."""
+        turn.status = command.status
+        if command.status == "ignored":
+            turn.notice = "listening is paused; only the wake phrase is acted on"
+            return
+        turn.command = command.name
+        turn.reply_text = command.say or ""
+        if command.language:
+            turn.reply_language = command.language
+        sink.command(command.name)
+        if command.say:
+            speech = _Speech(self, sink, turn, cancel, policy, session.commands)
+            speech.say(command.say)
+            self._finish_speech(speech, sink, turn, utterance, cancel)
+
+    def _refused(self, session: Session, sink: ReplySink, policy: TurnPolicy) -> None:
+        """Count no-speech turns; after ``commands.noise_hint_after`` in a row, say how to get help."""
+        session.refused_in_row += 1
+        after = self.config.commands.noise_hint_after
+        if not policy.feedback or not after or session.refused_in_row < after:
+            return
+        session.refused_in_row = 0
+        language = session.language.requested or session.language.previous or self.config.language.default
+        for chunk in self.message_audio("noise_hint", language):
+            sink.audio(session.commands.shape(chunk))
 
     def _reply(self, session: Session, turn: Turn, text: str, language: str, utterance: Utterance,
                sink: ReplySink, policy: TurnPolicy, cancel: threading.Event) -> str:
         """Think and speak; returns what the user heard of the reply."""
         reply_language = turn.reply_language or language
-        speech = _Speech(self, sink, turn, cancel, policy)
+        speech = _Speech(self, sink, turn, cancel, policy, session.commands)
+        if policy.feedback and self.config.commands.still_thinking_s > 0:
+            speech.remind_after(self.config.commands.still_thinking_s, reply_language)
         t0 = time.perf_counter()
         insist: str | None = None
         parts: list[str] = []
@@ -332,13 +381,37 @@ class _Speech:
     """The speech thread of one turn: synthesizes queued sentences into the sink in order."""
 
     def __init__(self, engine: TurnEngine, sink: ReplySink, turn: Turn, cancel: threading.Event,
-                 policy: TurnPolicy) -> None:
+                 policy: TurnPolicy, state: SessionState | None = None) -> None:
         self.engine, self.sink, self.turn, self.cancel, self.policy = engine, sink, turn, cancel, policy
         self.language = turn.reply_language or engine.config.language.default
         self.queue: queue.Queue[str | None] = queue.Queue()
         self.thread: threading.Thread | None = None
         self.spoken = Spoken(start_played=sink.played_seconds())
         self.failure: AssistantError | None = None
+        self.shape = state.shape if state is not None else (lambda chunk: chunk)  # speaking rate, volume
+        hook = engine.stages.speakable
+        self.convert = hook.reply(self.language) if hasattr(hook, "reply") else None
+        self.first_lock = threading.Lock()  # the "still thinking" message and the reply never overlap
+        self.timer: threading.Timer | None = None
+        self.closed = False
+
+    def remind_after(self, seconds: float, language: str) -> None:
+        """Say "still thinking" when no reply audio has gone out ``seconds`` from now."""
+        def fire() -> None:
+            with self.first_lock:
+                if self.spoken.first_audio_at is not None or self.cancel.is_set() or self.closed:
+                    return
+                for chunk in self.engine.message_audio("still_thinking", language):
+                    if self.cancel.is_set():
+                        break
+                    chunk = self.shape(chunk)
+                    self.sink.audio(chunk)
+                    self.spoken.start_played += chunk.duration  # heard before the reply: not part of it
+                self.turn.timings_ms["still_thinking"] = seconds * 1000.0
+
+        self.timer = threading.Timer(seconds, fire)
+        self.timer.daemon = True
+        self.timer.start()
 
     def say(self, sentence: str) -> None:
         if self.thread is None:
@@ -349,6 +422,9 @@ class _Speech:
         self.queue.put(sentence)
 
     def close(self, interrupted: bool) -> None:
+        self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
         self.queue.put(None)
         if self.thread is not None:
             self.thread.join()
@@ -365,15 +441,18 @@ class _Speech:
                 break
             t0 = time.perf_counter()
             try:
-                voice, chunks = self.engine.stages.speak(sentence, self.language)
-                turn.voice = voice
+                voice, chunks = self.engine.stages.speak(sentence, self.language, self.convert)
+                if voice:
+                    turn.voice = voice
                 seconds = 0.0
                 for chunk in chunks:  # a sentence may have no audio (only symbols): not an error
                     if self.cancel.is_set():
                         break
+                    chunk = self.shape(chunk)
                     if spoken.first_audio_at is None:
-                        spoken.first_synth_ms = ms_since(t0)
-                        spoken.first_audio_at = self.engine.clock()
+                        with self.first_lock:  # after a "still thinking" being sent, never over it
+                            spoken.first_synth_ms = ms_since(t0)
+                            spoken.first_audio_at = self.engine.clock()
                         sink.status("speaking")
                     sink.audio(chunk)
                     seconds += chunk.duration

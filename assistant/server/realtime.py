@@ -27,11 +27,12 @@ import numpy as np
 from assistant.audio.endpointing import Endpointer, SpeechStarted
 from assistant.secrets import redact
 from assistant.engine import ReplySink, TextInput, TurnEngine, TurnPolicy
+from assistant.engine.commands import interrupts
 from assistant.engine.session import Session
 from assistant.types import AudioChunk, Turn, Utterance
 
 RATE = 24000  # the protocol's PCM16 rate
-SERVER = TurnPolicy(stream=True, say_errors=False, raise_errors=False)
+SERVER = TurnPolicy(stream=True, say_errors=False, raise_errors=False, feedback=True)
 
 
 def _id(prefix: str) -> str:
@@ -121,6 +122,7 @@ class RealtimeSession:
         self.cancel: threading.Event | None = None
         self.turn: Turn | None = None
         self.tasks: set[asyncio.Task] = set()
+        self.waiting: set[threading.Event] = set()  # the cancel events of turns not started yet
         self.lock = asyncio.Lock()  # one turn at a time per conversation
         self.info = {"id": self.session.id, "object": "realtime.session", "type": "realtime", "model": "assistant",
                      "output_modalities": ["audio"], "instructions": engine.config.conversation.system_prompt,
@@ -255,6 +257,10 @@ class RealtimeSession:
                               "no_input", event.get("event_id"))
         text = " ".join(self.pending_text)
         self.pending_text.clear()
+        if interrupts(text, self.session):  # a typed "stop" cuts the reply now, not after it,
+            self.barge_in()                 # and the turns still waiting for it are dropped
+            for waiting in self.waiting:
+                waiting.set()
         self.start_turn(TextInput(text), _id("item"))
 
     async def on_response_cancel(self, event: dict[str, Any]) -> None:
@@ -269,19 +275,26 @@ class RealtimeSession:
             self.cancel.set()
 
     def start_turn(self, source: Utterance | TextInput, item_id: str) -> None:
-        task = asyncio.get_running_loop().create_task(self._turn(source, item_id))
+        cancel = threading.Event()
+        self.waiting.add(cancel)
+        task = asyncio.get_running_loop().create_task(self._turn(source, item_id, cancel))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _turn(self, source: Utterance | TextInput, item_id: str) -> None:
+    async def _turn(self, source: Utterance | TextInput, item_id: str, cancel: threading.Event) -> None:
         async with self.lock:
+            self.waiting.discard(cancel)
             response_id = _id("resp")
             sink = SocketSink(self.send, response_id, item_id)
-            self.cancel = cancel = threading.Event()
+            self.cancel = cancel
             self.turn = turn = self.session.new_turn("<text>" if isinstance(source, TextInput) else "realtime")
             if isinstance(source, TextInput):
                 sink.start_response()
-            await asyncio.to_thread(self.engine.run, self.session, source, sink, SERVER, turn, cancel)
+            if not cancel.is_set():  # (a typed "stop" dropped it before it started)
+                await asyncio.to_thread(self.engine.run, self.session, source, sink, SERVER, turn, cancel)
+            if turn.status == "command" and self.endpointer is not None:  # patient mode: the VAD's silence
+                self.endpointer.set_min_silence_ms(self.session.commands.end_of_turn_silence_ms(
+                    self.engine.config.audio.min_silence_ms))
             if turn.status == "no_speech" and not sink.created:
                 return
             sink.start_response()

@@ -1,0 +1,209 @@
+"""Voice commands through the turn engine (fakes for the models): each command is a logged
+``command`` turn, never reaches the LLM, changes the session, and is confirmed by voice in the
+user's language; plus the spoken feedback (still thinking, the noise hint) and speakable replies."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from assistant.commands.replies import REPLIES
+from assistant.engine import CollectingSink, ReplySink, TextInput, TurnPolicy
+from assistant.messages import MESSAGES
+from assistant.types import Utterance
+from tests.fakes import FakeLLM, FakeSTT, tone
+from tests.test_engine import make
+
+LIVE = TurnPolicy(stream=True, say_errors=True, feedback=True)
+OFF = ["language.check_reply=false"]
+
+# (language, phrase, kind) — one real phrasing per command and language
+PHRASES = [
+    ("en", "Stop.", "stop"), ("de", "Stopp!", "stop"), ("es", "Para.", "stop"), ("fr", "Arrête.", "stop"),
+    ("pt", "Para.", "stop"),
+    ("en", "Could you speak a bit slower, please?", "slower"), ("de", "Langsamer bitte.", "slower"),
+    ("es", "Más despacio.", "slower"), ("fr", "Plus lentement.", "slower"), ("pt", "Mais devagar.", "slower"),
+    ("en", "Faster.", "faster"), ("de", "Schneller.", "faster"), ("es", "Más rápido.", "faster"),
+    ("fr", "Plus vite.", "faster"), ("pt", "Mais rápido.", "faster"),
+    ("en", "Louder.", "louder"), ("de", "Lauter.", "louder"), ("es", "Más alto.", "louder"),
+    ("fr", "Plus fort.", "louder"), ("pt", "Mais alto.", "louder"),
+    ("en", "Quieter.", "quieter"), ("de", "Leiser.", "quieter"), ("es", "Más bajo.", "quieter"),
+    ("en", "New conversation.", "new_conversation"), ("de", "Neues Gespräch.", "new_conversation"),
+    ("es", "Nueva conversación.", "new_conversation"), ("fr", "Nouvelle conversation.", "new_conversation"),
+    ("pt", "Nova conversa.", "new_conversation"),
+    ("en", "Forget that.", "forget_last"), ("de", "Vergiss das.", "forget_last"),
+    ("en", "What can I say?", "help"), ("de", "Hilfe.", "help"), ("es", "Ayuda.", "help"),
+    ("fr", "Aide.", "help"), ("pt", "Ajuda.", "help"),
+    ("en", "Take your time.", "patient"), ("de", "Lass dir Zeit.", "patient"),
+    ("en", "Normal speed.", "normal"), ("fr", "Vitesse normale.", "normal"),
+    ("en", "Pause listening.", "pause"), ("es", "Pausa.", "pause"),
+]
+
+
+def records(engine):
+    return [json.loads(line) for line in engine.turn_log.path.read_text().splitlines()]
+
+
+def ask(engine, session, text, language="en", sink=None, policy=LIVE):
+    return engine.run(session, TextInput(text, language), sink or ReplySink(), policy)
+
+
+@pytest.mark.parametrize("language,text,kind", PHRASES)
+def test_each_command_is_local_logged_and_confirmed_in_the_users_language(tmp_path, language, text, kind):
+    llm = FakeLLM(reply="An answer.")
+    engine, tts = make(tmp_path, llm=llm, overrides=OFF)
+    session = engine.new_session()
+    ask(engine, session, "Hello there.", language)  # one exchange, so there is history
+    assert len(llm.seen) == 1
+    turn = ask(engine, session, text, language)
+    assert turn.status == "command" and turn.command == kind and len(llm.seen) == 1
+    confirmation = REPLIES[kind].get(language) or REPLIES[kind]["en"]
+    letters = lambda t: "".join(ch for ch in t if ch.isalnum())  # noqa: E731  (speakable may respace)
+    assert turn.reply_text == confirmation and letters(tts.texts[-1][0]) == letters(confirmation)
+    assert tts.texts[-1][1] == language
+    rec = records(engine)[-1]
+    assert rec["status"] == "command" and rec["command"] == kind and rec["reply"] == confirmation
+
+
+def test_effects_are_kept_for_the_session_and_not_shared(tmp_path):
+    engine, tts = make(tmp_path, llm=FakeLLM(reply="One two three four five six seven eight."), overrides=OFF)
+    a, b = engine.new_session(), engine.new_session()
+    ask(engine, a, "Tell me something.")
+    normal = CollectingSink()
+    ask(engine, a, "Tell me more.", sink=normal)
+    ask(engine, a, "Slower, please.")
+    ask(engine, a, "Louder.")
+    assert a.commands.rate < 1.0 and a.commands.volume > 1.0
+    assert b.commands.rate == 1.0 and b.commands.volume == 1.0
+    shaped = CollectingSink()
+    ask(engine, a, "Tell me more.", sink=shaped)
+    # the same reply, slower: longer audio (WSOLA), and louder
+    assert sum(c.duration for c in shaped.chunks) > 1.1 * sum(c.duration for c in normal.chunks)
+    peak = lambda s: max(float(np.max(np.abs(c.samples))) for c in s.chunks)  # noqa: E731
+    assert peak(shaped) > 1.2 * peak(normal)
+    ask(engine, a, "Take your time.")
+    assert a.commands.end_of_turn_silence_ms(500) == engine.config.commands.patient_silence_ms
+    assert b.commands.end_of_turn_silence_ms(500) == 500
+    ask(engine, a, "Normal speed.")
+    assert a.commands.end_of_turn_silence_ms(500) == 500 and a.commands.rate == 1.0
+
+
+def test_history_commands_and_repeat(tmp_path):
+    llm = FakeLLM(reply="Paris is the capital.")
+    engine, tts = make(tmp_path, llm=llm, overrides=OFF)
+    s = engine.new_session()
+    ask(engine, s, "What is the capital of France?")
+    ask(engine, s, "And of Spain?")
+    assert len(s.history.turns) == 2
+    turn = ask(engine, s, "Say that again.")
+    assert turn.command == "repeat" and turn.reply_text == "Paris is the capital."
+    assert tts.texts[-1] == ("Paris is the capital.", "en") and len(llm.seen) == 2
+    ask(engine, s, "Forget that.")
+    assert len(s.history.turns) == 1
+    ask(engine, s, "Start a new conversation.")
+    assert s.history.turns == []
+    assert ask(engine, s, "Repeat.").reply_text == REPLIES["nothing_to_repeat"]["en"]
+
+
+def test_paused_only_the_wake_phrase_is_acted_on(tmp_path):
+    llm = FakeLLM()
+    engine, tts = make(tmp_path, llm=llm, overrides=OFF)
+    s = engine.new_session()
+    turn = ask(engine, s, "Pause listening.")
+    assert turn.command == "pause" and "I'm back" in turn.reply_text  # says the wake phrase
+    spoken = len(tts.texts)
+    ignored = ask(engine, s, "What time is it?")
+    assert ignored.status == "ignored" and llm.seen == [] and len(tts.texts) == spoken
+    assert ask(engine, s, "Louder.").status == "ignored" and s.commands.volume == 1.0
+    back = ask(engine, s, "I'm back.")
+    assert back.command == "resume" and not s.commands.paused
+    assert ask(engine, s, "What time is it?").status == "ok" and len(llm.seen) == 1
+    assert [r["status"] for r in records(engine)] == ["command", "ignored", "ignored", "command", "ok"]
+
+
+def test_language_commands_still_work_and_confirm_in_the_new_language(tmp_path):
+    llm = FakeLLM()
+    engine, tts = make(tmp_path, llm=llm, overrides=OFF)
+    s = engine.new_session()
+    turn = ask(engine, s, "Speak German.")
+    assert turn.command == "language" and s.language.requested == "de" and llm.seen == []
+    assert tts.texts[-1][1] == "de"
+    # a later command is confirmed in the requested language
+    assert ask(engine, s, "Stop.").reply_text == REPLIES["stop"]["de"]
+
+
+def test_an_ordinary_question_goes_to_the_llm(tmp_path):
+    llm = FakeLLM()
+    engine, _ = make(tmp_path, llm=llm, overrides=OFF)
+    turn = ask(engine, engine.new_session(), "How do I stop a leak?")
+    assert turn.status == "ok" and turn.command is None and len(llm.seen) == 1
+
+
+def test_commands_can_be_switched_off_but_language_commands_stay(tmp_path):
+    llm = FakeLLM()
+    engine, _ = make(tmp_path, llm=llm, overrides=OFF + ["commands.enabled=false"])
+    s = engine.new_session()
+    assert ask(engine, s, "Stop.").status == "ok" and len(llm.seen) == 1
+    assert ask(engine, s, "Speak German.").status == "command"
+
+
+def test_a_spoken_command_over_stt(tmp_path):
+    stt = FakeSTT(text="Langsamer, bitte.", probs={"de": 0.9, "en": 0.1})
+    llm = FakeLLM()
+    engine, tts = make(tmp_path, llm=llm, stt=stt, overrides=OFF)
+    s = engine.new_session()
+    turn = engine.run(s, Utterance(tone(), source="test", speech_ratio=0.9), ReplySink(), LIVE)
+    assert turn.command == "slower" and tts.texts[-1] == (REPLIES["slower"]["de"], "de") and llm.seen == []
+
+
+class SlowLLM(FakeLLM):
+    delay: float = 0.0
+
+    def stream(self, messages):
+        time.sleep(self.delay)
+        yield from super().stream(messages)
+
+
+@pytest.mark.parametrize("delay,said", [(0.6, True), (0.0, False)])
+def test_still_thinking_when_the_reply_is_late_and_never_over_it(tmp_path, delay, said):
+    llm = SlowLLM(reply="Here it is.")
+    llm.delay = delay
+    engine, tts = make(tmp_path, llm=llm, overrides=OFF + ["commands.still_thinking_s=0.3"])
+    sink = CollectingSink()
+    turn = ask(engine, engine.new_session(), "Tell me.", "de", sink=sink)
+    texts = [t for t, _ in tts.texts]
+    assert (MESSAGES["still_thinking"]["de"] in texts) is said
+    if said:  # before the reply, in the user's language, and not counted as first reply audio
+        assert texts.index(MESSAGES["still_thinking"]["de"]) < texts.index("Here it is.")
+        assert "still_thinking" in turn.timings_ms
+    # file mode (no feedback policy) never says it
+    ask(engine, engine.new_session(), "Tell me.", "de", policy=TurnPolicy())
+    assert [t for t, _ in tts.texts].count(MESSAGES["still_thinking"]["de"]) == int(said)
+
+
+def test_noise_hint_after_refused_turns_in_a_row(tmp_path):
+    engine, tts = make(tmp_path, overrides=OFF + ["commands.noise_hint_after=3"])
+    s = engine.new_session()
+    s.language.previous = "fr"
+    silent = Utterance(tone(amplitude=0.0), source="test")
+    for _ in range(2):
+        assert engine.run(s, silent, ReplySink(), LIVE).status == "no_speech"
+    assert not any(t == MESSAGES["noise_hint"]["fr"] for t, _ in tts.texts)
+    engine.run(s, silent, ReplySink(), LIVE)
+    assert tts.texts[-1] == (MESSAGES["noise_hint"]["fr"], "fr") and s.refused_in_row == 0
+
+
+def test_replies_are_made_speakable_while_captions_and_history_keep_the_original(tmp_path):
+    reply = "**Sure**: see https://www.example.com/docs 😀 ```\nprint(1)\n``` Done."
+    engine, tts = make(tmp_path, llm=FakeLLM(reply=reply), overrides=OFF)
+    sink = CollectingSink()
+    s = engine.new_session()
+    turn = ask(engine, s, "Show me.", sink=sink)
+    spoken = " ".join(t for t, _ in tts.texts)
+    assert "**" not in spoken and "https" not in spoken and "😀" not in spoken and "print" not in spoken
+    assert "example" in spoken
+    assert turn.reply_text == reply.strip() and s.history.turns[-1][1] == reply.strip()
+    assert records(engine)[-1]["reply"] == reply.strip()
