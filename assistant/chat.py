@@ -57,6 +57,7 @@ class LiveSink(ReplySink):
     def __init__(self, speaker: Sink, captions: Captions, settings: AudioSettings) -> None:
         self.speaker, self.captions, self.settings = speaker, captions, settings
         self.speaking = False  # reply audio has gone to the speaker this turn (half duplex)
+        self._first: int | None = None  # the speaker's place of this turn's first reply sample
 
     def cue(self, make) -> None:
         if self.settings.cues:
@@ -77,8 +78,17 @@ class LiveSink(ReplySink):
         self.captions.reply_text(text)
 
     def audio(self, chunk: AudioChunk) -> None:
+        if not self.speaking:
+            self._first = None
+        if self._first is None and hasattr(self.speaker, "heard_at"):  # the turn's first reply sound
+            self._first = self.speaker.play(chunk, watch=True)
+        else:
+            self.speaker.play(chunk)
         self.speaking = True
-        self.speaker.play(chunk)
+
+    def first_heard_at(self) -> float | None:
+        first = self._first if self.speaking else None
+        return self.speaker.heard_at(first) if first is not None else None
 
     def reply_end(self, interrupted: bool = False) -> None:
         self.captions.reply_end(interrupted=interrupted)
@@ -146,7 +156,7 @@ class ChatLoop:
                     continue
                 if self._muted():
                     continue
-                for event in self.endpointer.feed(block):
+                for event in self.endpointer.feed(block, getattr(self.source, "captured_until", None)):
                     self._on_event(event)
         finally:
             self.stop_event.set()
@@ -217,6 +227,8 @@ class ChatLoop:
         turn = self.session.new_turn(utterance.source or "microphone")
         if utterance.ended_at is not None:  # the silence the endpointer waited for, plus any queueing
             turn.timings_ms["endpointing"] = (self.clock() - utterance.ended_at) * 1000.0
+        if utterance.capture_delay is not None:  # of which: device buffers and the microphone queue
+            turn.timings_ms["capture"] = utterance.capture_delay * 1000.0
         active = _ActiveTurn(turn)
         self.reply.speaking = False
         with self._active_lock:

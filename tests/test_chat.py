@@ -37,7 +37,7 @@ class EventSource:
 
 
 class PassThroughEndpointer:
-    def feed(self, block):
+    def feed(self, block, captured_until=None):
         return [block]
 
     def reset(self):
