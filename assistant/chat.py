@@ -15,6 +15,7 @@ finished, refused or failed, is appended to the JSONL log by the engine.
 
 from __future__ import annotations
 
+import copy
 import logging
 import queue
 import threading
@@ -25,10 +26,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.audio.cues import error_cue, listening_cue, thinking_cue
-from assistant.audio.endpointing import SpeechDiscarded, SpeechStarted
+from assistant.audio.endpointing import Pause, SpeechDiscarded, SpeechStarted
 from assistant.audio.settings import AudioSettings
 from assistant.captions import Captions
 from assistant.engine import ReplySink, TurnPolicy
+from assistant.engine.stages import Heard, ms_since
 from assistant.engine.turn import Spoken as _Spoken  # noqa: F401  (what tests know it as)
 from assistant.pipeline import Assistant
 from assistant.types import AudioChunk, Turn, Utterance
@@ -109,6 +111,76 @@ class LiveSink(ReplySink):
 
 
 @dataclass
+class _EarlyJob:
+    utterance: Utterance
+    thread: threading.Thread | None = None
+    heard: Heard | None = None
+    ms: float = 0.0
+    discarded: bool = False
+
+
+class EarlySTT:
+    """``audio.early_stt``: speech recognition started at the endpointer's first pause, one job at
+    a time. The turn uses the result when its utterance is the one that was heard early (the user
+    did not go on); otherwise the job's CPU time was wasted, and the next turn logs it as
+    ``stt_wasted``; a reused result logs ``stt_early`` (its STT time) and ``stt`` (the wait)."""
+
+    def __init__(self, bot: Assistant) -> None:
+        self.stages, self.session = bot.engine.stages, bot.session
+        self._job: _EarlyJob | None = None
+        self._lock = threading.Lock()
+        self.wasted_ms = 0.0
+        self.stages.early_hearing = self.hear
+
+    def start(self, utterance: Utterance) -> None:
+        with self._lock:
+            old = self._job
+            if old is not None and old.thread is not None and old.thread.is_alive():
+                return  # 2 cores: never two transcriptions at once
+            if old is not None:
+                self._discard(old)
+            job = self._job = _EarlyJob(utterance)
+        state = copy.copy(self.session.language)
+        job.thread = threading.Thread(target=self._run, args=(job, state), name="early-stt", daemon=True)
+        job.thread.start()
+
+    def _run(self, job: _EarlyJob, state) -> None:
+        timings: dict[str, float] = {}
+        try:
+            job.heard = self.stages.recognise(job.utterance, state, timings)
+        except Exception as e:  # the turn will run the STT itself and report any failure
+            log.debug("early STT failed: %s", e)
+        with self._lock:
+            job.ms = timings.get("stt", 0.0)
+            if job.discarded:
+                self.wasted_ms += job.ms
+
+    def _discard(self, job: _EarlyJob) -> None:  # under the lock
+        if not job.discarded:
+            job.discarded = True
+            if job.thread is not None and not job.thread.is_alive():
+                self.wasted_ms += job.ms
+
+    def hear(self, utterance: Utterance, timings: dict[str, float]) -> Heard | None:
+        with self._lock:
+            job, self._job = self._job, None
+            same = job is not None and job.utterance.speech_ratio == utterance.speech_ratio and \
+                np.array_equal(job.utterance.audio.samples, utterance.audio.samples)
+            if job is not None and not same:
+                self._discard(job)
+            if self.wasted_ms:
+                timings["stt_wasted"], self.wasted_ms = self.wasted_ms, 0.0
+        if not same:
+            return None
+        t0 = time.perf_counter()
+        job.thread.join()
+        if job.heard is None:
+            return None
+        timings["stt"], timings["stt_early"] = ms_since(t0), job.ms
+        return job.heard
+
+
+@dataclass
 class _ActiveTurn:
     turn: Turn
     cancel: threading.Event = field(default_factory=threading.Event)
@@ -136,6 +208,7 @@ class ChatLoop:
         self._half_duplex_muted = False
         self.barge_in_latencies: list[float] = []  # seconds, speech onset → speaker stopped
         self.turns: list[Turn] = []
+        self.early = EarlySTT(bot) if settings.early_stt else None
 
     # ------------------------------------------------------------------ main thread
 
@@ -190,6 +263,8 @@ class ChatLoop:
                 self._barge_in(onset=event.time - delay)
         elif isinstance(event, Utterance):
             self._work.put(event)  # the engine refuses it when it holds too little speech
+        elif isinstance(event, Pause) and self.early is not None:
+            self.early.start(event.utterance)
         elif isinstance(event, SpeechDiscarded):
             log.debug("ignored %.2f s of sound: %s", event.duration, event.reason)
 

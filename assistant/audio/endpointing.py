@@ -8,6 +8,9 @@ VAD for each, and returns events:
 - :class:`~assistant.types.Utterance` when the speech ends (``min_silence_ms`` of non-speech) or
   reaches ``max_utterance_s``; its audio starts ``pre_roll_ms`` before the onset (soft onsets the
   VAD misses, e.g. "h" or "f") and keeps up to ``post_roll_ms`` of the silence that ended it.
+- :class:`Pause` (with ``early=True``) when the speech has paused for ``post_roll_ms``: its audio is
+  exactly the Utterance that follows if the speech does not go on, so speech recognition can
+  start before the turn is certain.
 - :class:`SpeechDiscarded` when what started was shorter than ``min_speech_ms`` of speech (a
   cough, a click, a door): no Utterance follows, so a barge-in it triggered can be undone.
 
@@ -55,7 +58,13 @@ class SpeechDiscarded:
     reason: str = "too short"
 
 
-Event = Union[SpeechStarted, Utterance, SpeechDiscarded]
+@dataclass(frozen=True)
+class Pause:
+    utterance: Utterance  # as it will be emitted if the speech does not go on (ended_at aside)
+    time: float
+
+
+Event = Union[SpeechStarted, Utterance, SpeechDiscarded, Pause]
 
 
 class Endpointer:
@@ -64,10 +73,11 @@ class Endpointer:
                  post_roll_ms: float = 200, start_frames: int = 2, neg_threshold: float | None = None,
                  clock: Callable[[], float] = time.monotonic, source: str = "microphone",
                  turn_detector: Callable[[np.ndarray], bool] | None = None,
-                 detector_silence_ms: float = 200) -> None:
+                 detector_silence_ms: float = 200, early: bool = False) -> None:
         if max_utterance_s <= 0 or min_silence_ms <= 0:
             raise ValueError("max_utterance_s and min_silence_ms must be positive")
         self.turn_detector = turn_detector
+        self.early = early
         self.detector_frames = max(1, round(detector_silence_ms / 1000 / FRAME_S))
         # what the detector said at the latest pause it was asked about: (stream offset, complete,
         # seconds it took); benchmarks and the turn log read it
@@ -172,6 +182,12 @@ class Endpointer:
                 self.last_decision = (self.offset, done, self.clock() - t0)
                 if done:  # the clock moved on while the model decided: not part of the wait
                     return self._finish(silence_run=self._silence_run, lag=self.last_decision[2])
+            if self.early and self._silence_run == self.post_roll_frames and self._speech_count >= self.min_speech_frames:
+                spoken = len(self._frames) - self._lead - self._silence_run
+                return [Pause(Utterance(audio=AudioChunk(np.concatenate(self._frames), SAMPLE_RATE),
+                                        source=self.source,
+                                        speech_ratio=round(self._speech_count / max(spoken, 1), 3)),
+                              self.clock())]
         if len(self._frames) >= self.max_frames:
             return self._split()
         return []
