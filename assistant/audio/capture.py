@@ -25,6 +25,14 @@ from assistant.audio.devices import DeviceInfo, import_sounddevice, open_stream,
 from assistant.audio.resample import to_mono
 
 
+def stream_time(stream, fallback: float) -> float:
+    """PortAudio's stream clock now (the time base of the callback's timestamps)."""
+    try:
+        return float(stream.time) if stream is not None else fallback
+    except Exception:  # closing, or a host API without a clock: the callback's own time
+        return fallback
+
+
 class StreamResampler:
     """Streaming polyphase resampler (any rate to any rate).
 
@@ -143,8 +151,9 @@ class Microphone:
             self.overflows += 1
         now = time.monotonic()
         adc, current = float(time_info.inputBufferAdcTime or 0.0), float(time_info.currentTime or 0.0)
-        if adc > 0.0 and current > 0.0:  # the block's first sample was captured current - adc ago
-            first = now - max(0.0, current - adc)
+        if adc > 0.0 and current > 0.0:
+            # PortAudio's clock read now, not currentTime: the callback may have waited for the GIL
+            first = now - max(0.0, stream_time(self._stream, current) - adc)
         else:  # no timestamps from this host API: the block has just been filled
             first = now - frames / (self.samplerate or 16000)
         self._queue.put((indata.copy(), first))

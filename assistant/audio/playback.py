@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from assistant.audio.capture import StreamResampler
+from assistant.audio.capture import StreamResampler, stream_time
 from assistant.audio.devices import DeviceInfo, import_sounddevice, open_stream, resolve_device
 from assistant.types import AudioChunk
 
@@ -127,7 +127,8 @@ class Speaker:
                 self._last_dac_end = dac + written / self.samplerate
                 for place, heard in self._watched.items():
                     if heard is None and start <= place < self._consumed:
-                        self._watched[place] = (time.monotonic() + max(0.0, dac - current)
+                        # on PortAudio's clock read now: the callback may have waited for the GIL
+                        self._watched[place] = (time.monotonic() + max(0.0, dac - stream_time(self._stream, current))
                                                 + (place - start) / self.samplerate)
             if self._stop_requested_at is not None:
                 self.last_stop_latency = max(0.0, dac - self._stop_requested_at)

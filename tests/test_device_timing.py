@@ -1,4 +1,5 @@
-"""Speaker: when the first sound of a reply is heard (PortAudio's DAC time), without a device:
+"""Device timing without a device: when a reply's first sound is heard (PortAudio's DAC time),
+when a microphone block was captured (its ADC time);
 the callback is driven by hand, as PortAudio's thread would."""
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def speaker() -> Speaker:
     return s
 
 
-def callback(s: Speaker, frames: int, current: float, dac: float) -> np.ndarray:
+def callback(s: Speaker, frames: int, current: float, dac: float, late: float = 0.0) -> np.ndarray:
+    """One callback block; ``late``: seconds it waited (for the GIL) after PortAudio's currentTime."""
+    s._stream.time = current + late
     out = np.zeros((frames, 1), np.float32)
     s._callback(out, frames, SimpleNamespace(currentTime=current, outputBufferDacTime=dac,
                                              inputBufferAdcTime=0.0),
@@ -51,10 +54,11 @@ def test_first_sound_is_heard_at_the_dac_time_after_what_was_queued_ahead():
     callback(s, 1600, current=10.0, dac=10.04)  # the cue
     assert s.heard_at(place) is None
     t0 = time.monotonic()
-    callback(s, 1600, current=10.1, dac=10.14)  # 40 ms of device buffer; the sound starts 800 samples in
+    # 40 ms of device buffer, of which the callback spent 30 waiting; the sound starts 800 samples in
+    callback(s, 1600, current=10.1, dac=10.14, late=0.03)
     t1 = time.monotonic()
     heard = s.heard_at(place)
-    assert t0 + 0.04 + 0.05 - 1e-6 <= heard <= t1 + 0.04 + 0.05 + 1e-6
+    assert t0 + 0.01 + 0.05 - 1e-6 <= heard <= t1 + 0.01 + 0.05 + 1e-6
 
 
 def test_a_silent_chunk_has_no_first_sound_and_stop_forgets_what_was_watched():
@@ -76,3 +80,22 @@ def test_a_long_chunk_is_queued_in_pieces_with_the_same_samples():
 
     whole = StreamResampler(22050, RATE).process(x)
     np.testing.assert_allclose(np.concatenate(list(s._buffer)), whole, atol=1e-5)
+
+
+def test_a_microphone_block_is_dated_by_its_adc_time_even_when_the_callback_ran_late():
+    from assistant.audio.capture import Microphone
+
+    mic = Microphone(target_rate=RATE)
+    mic._stream, mic.samplerate, mic.channels = _Stream(), RATE, 1
+    from assistant.audio.capture import StreamResampler
+
+    mic._resampler = StreamResampler(RATE, RATE)
+    mic._stream.time = 10.05  # PortAudio's clock when the callback got the GIL, 50 ms late
+    t0 = time.monotonic()
+    mic._callback(np.zeros((512, 1), np.float32), 512,
+                  SimpleNamespace(inputBufferAdcTime=9.9, currentTime=10.0, outputBufferDacTime=0.0),
+                  SimpleNamespace(input_overflow=False))
+    t1 = time.monotonic()
+    assert mic.read(timeout=1) is not None
+    # the block's first sample was captured 150 ms before the callback ran; its last 32 ms later
+    assert t0 - 0.15 + 0.032 - 1e-6 <= mic.captured_until <= t1 - 0.15 + 0.032 + 1e-6
