@@ -15,6 +15,7 @@ finished, refused or failed, is appended to the JSONL log by the engine.
 
 from __future__ import annotations
 
+import copy
 import logging
 import queue
 import threading
@@ -25,10 +26,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.audio.cues import command_cue, error_cue, listening_cue, thinking_cue
-from assistant.audio.endpointing import SpeechDiscarded, SpeechStarted
+from assistant.audio.endpointing import Pause, SpeechDiscarded, SpeechStarted
 from assistant.audio.settings import AudioSettings
 from assistant.captions import Captions
 from assistant.engine import ReplySink, TurnPolicy
+from assistant.engine.stages import Heard, ms_since
 from assistant.engine.turn import Spoken as _Spoken  # noqa: F401  (what tests know it as)
 from assistant.pipeline import Assistant
 from assistant.types import AudioChunk, Turn, Utterance
@@ -60,6 +62,7 @@ class LiveSink(ReplySink):
         self.earcon = earcon  # commands.earcon: a sound when a voice command is understood
         self.shape = shape or (lambda chunk: chunk)  # the session's volume for the cues too
         self.speaking = False  # reply audio has gone to the speaker this turn (half duplex)
+        self._first: int | None = None  # the speaker's place of this turn's first reply sample
 
     def cue(self, make) -> None:
         if self.settings.cues:
@@ -84,8 +87,17 @@ class LiveSink(ReplySink):
         self.captions.reply_text(text)
 
     def audio(self, chunk: AudioChunk) -> None:
+        if not self.speaking:
+            self._first = None
+        if self._first is None and hasattr(self.speaker, "heard_at"):  # the turn's first reply sound
+            self._first = self.speaker.play(chunk, watch=True)
+        else:
+            self.speaker.play(chunk)
         self.speaking = True
-        self.speaker.play(chunk)
+
+    def first_heard_at(self) -> float | None:
+        first = self._first if self.speaking else None
+        return self.speaker.heard_at(first) if first is not None else None
 
     def reply_end(self, interrupted: bool = False) -> None:
         self.captions.reply_end(interrupted=interrupted)
@@ -103,6 +115,76 @@ class LiveSink(ReplySink):
     def wait_played(self, cancel: threading.Event) -> None:
         while not cancel.is_set() and self.speaker.is_playing:
             self.speaker.wait_done(timeout=0.05)
+
+
+@dataclass
+class _EarlyJob:
+    utterance: Utterance
+    thread: threading.Thread | None = None
+    heard: Heard | None = None
+    ms: float = 0.0
+    discarded: bool = False
+
+
+class EarlySTT:
+    """``audio.early_stt``: speech recognition started at the endpointer's first pause, one job at
+    a time. The turn uses the result when its utterance is the one that was heard early (the user
+    did not go on); otherwise the job's CPU time was wasted, and the next turn logs it as
+    ``stt_wasted``; a reused result logs ``stt_early`` (its STT time) and ``stt`` (the wait)."""
+
+    def __init__(self, bot: Assistant) -> None:
+        self.stages, self.session = bot.engine.stages, bot.session
+        self._job: _EarlyJob | None = None
+        self._lock = threading.Lock()
+        self.wasted_ms = 0.0
+        self.stages.early_hearing = self.hear
+
+    def start(self, utterance: Utterance) -> None:
+        with self._lock:
+            old = self._job
+            if old is not None and old.thread is not None and old.thread.is_alive():
+                return  # 2 cores: never two transcriptions at once
+            if old is not None:
+                self._discard(old)
+            job = self._job = _EarlyJob(utterance)
+        state = copy.copy(self.session.language)
+        job.thread = threading.Thread(target=self._run, args=(job, state), name="early-stt", daemon=True)
+        job.thread.start()
+
+    def _run(self, job: _EarlyJob, state) -> None:
+        timings: dict[str, float] = {}
+        try:
+            job.heard = self.stages.recognise(job.utterance, state, timings)
+        except Exception as e:  # the turn will run the STT itself and report any failure
+            log.debug("early STT failed: %s", e)
+        with self._lock:
+            job.ms = timings.get("stt", 0.0)
+            if job.discarded:
+                self.wasted_ms += job.ms
+
+    def _discard(self, job: _EarlyJob) -> None:  # under the lock
+        if not job.discarded:
+            job.discarded = True
+            if job.thread is not None and not job.thread.is_alive():
+                self.wasted_ms += job.ms
+
+    def hear(self, utterance: Utterance, timings: dict[str, float]) -> Heard | None:
+        with self._lock:
+            job, self._job = self._job, None
+            same = job is not None and job.utterance.speech_ratio == utterance.speech_ratio and \
+                np.array_equal(job.utterance.audio.samples, utterance.audio.samples)
+            if job is not None and not same:
+                self._discard(job)
+            if self.wasted_ms:
+                timings["stt_wasted"], self.wasted_ms = self.wasted_ms, 0.0
+        if not same:
+            return None
+        t0 = time.perf_counter()
+        job.thread.join()
+        if job.heard is None:
+            return None
+        timings["stt"], timings["stt_early"] = ms_since(t0), job.ms
+        return job.heard
 
 
 @dataclass
@@ -135,6 +217,7 @@ class ChatLoop:
         self._half_duplex_muted = False
         self.barge_in_latencies: list[float] = []  # seconds, speech onset → speaker stopped
         self.turns: list[Turn] = []
+        self.early = EarlySTT(bot) if settings.early_stt else None
 
     # ------------------------------------------------------------------ main thread
 
@@ -155,7 +238,7 @@ class ChatLoop:
                     continue
                 if self._muted():
                     continue
-                for event in self.endpointer.feed(block):
+                for event in self.endpointer.feed(block, getattr(self.source, "captured_until", None)):
                     self._on_event(event)
         finally:
             self.stop_event.set()
@@ -189,6 +272,8 @@ class ChatLoop:
                 self._barge_in(onset=event.time - delay)
         elif isinstance(event, Utterance):
             self._work.put(event)  # the engine refuses it when it holds too little speech
+        elif isinstance(event, Pause) and self.early is not None:
+            self.early.start(event.utterance)
         elif isinstance(event, SpeechDiscarded):
             log.debug("ignored %.2f s of sound: %s", event.duration, event.reason)
 
@@ -226,6 +311,8 @@ class ChatLoop:
         turn = self.session.new_turn(utterance.source or "microphone")
         if utterance.ended_at is not None:  # the silence the endpointer waited for, plus any queueing
             turn.timings_ms["endpointing"] = (self.clock() - utterance.ended_at) * 1000.0
+        if utterance.capture_delay is not None:  # of which: device buffers and the microphone queue
+            turn.timings_ms["capture"] = utterance.capture_delay * 1000.0
         active = _ActiveTurn(turn)
         self.reply.speaking = False
         with self._active_lock:

@@ -54,6 +54,7 @@ class Utterance:
     source: str = ""  # file path, or "microphone"
     speech_ratio: float | None = None  # share of frames the VAD called speech, when known
     ended_at: float | None = None  # time.monotonic() at end of speech, for latency
+    capture_delay: float | None = None  # seconds from the microphone to the endpointer (device buffers, queue)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Voice-to-voice latency as the user hears it: last speech sample → first reply sound at the speaker.
 
-    python3 scripts/bench_speaker.py [--turns 20] [--quick] [--set audio.end_of_turn=smart-turn ...]
-                                     [--json out.json]
+    python3 scripts/bench_speaker.py [--turns 20] [--quick] [--voice espeak|piper]
+                                     [--set audio.end_of_turn=smart-turn ...] [--json out.json]
 
 A private PulseAudio server (tests/pulse.py) stands in for the sound card. Recorded questions
 (jfk + FLEURS English, trimmed to their speech plus 100 ms) are played in real time into a
@@ -13,8 +13,9 @@ process, real models from the starter pack where present: faster-whisper on whis
 SmolLM2 through CTranslate2, espeak-ng), and its turn log gives the breakdown. Per turn:
 
   device_ms   speech end (Silero VAD on the clip) → first sample above -40 dBFS at the speaker
-  log_ms      the turn log's first_audio (end of speech → first reply audio handed to the speaker)
-  device - log: what the two clocks disagree by (capture + playback buffers)
+  log_ms      the turn log's first_audio: end of speech at the microphone (PortAudio's capture
+              time) → first reply sound at the speaker (PortAudio's DAC time)
+  device - log: what the two disagree by (limit 50 ms; the VAD's 32 ms frames are most of it)
 
 --quick: 2 short turns with the smallest set-up, for the test suite (valid JSON, the fields, the
 agreement check). Timings on a busy machine mean little: say so when you report them.
@@ -67,8 +68,9 @@ def speech_only(path: Path) -> np.ndarray:
     return y
 
 
-def write_config(path: Path, log: Path, overrides: list[str]) -> list[str]:
-    """The chat config (YAML) and the starter models it uses."""
+def write_config(path: Path, log: Path, overrides: list[str], voice: str = "espeak") -> list[str]:
+    """The chat config (YAML) and the starter models it uses (``voice``: espeak, or piper with
+    the starter pack's en_US-joe-medium, warmed at start-up)."""
     starter = starter_dir()
     used = []
     cfg: dict = {"stt": {"backend": "faster-whisper", "model": "base", "beam_size": None, "warmup": True,
@@ -87,6 +89,13 @@ def write_config(path: Path, log: Path, overrides: list[str]) -> list[str]:
     if gguf is not None:
         cfg["llm"].update(model=str(smol), gguf_file=gguf.name)
         used.append(str(gguf))
+    if voice == "piper":
+        joe = starter / "piper" / "en_US-joe-medium.onnx"
+        if not joe.is_file():
+            raise SystemExit(f"--voice piper needs the starter pack's Piper voice: {joe} is missing "
+                             "(assistant models install starter)")
+        cfg["tts"]["voices"]["en"] = {"backend": "piper", "model": str(joe), "warmup": True}
+        used.append(str(joe))
     import yaml
 
     path.write_text(yaml.safe_dump(cfg))
@@ -120,7 +129,7 @@ def _wait_idle(chat: subprocess.Popen, log: Path, out: Path, n_before: int, dead
         time.sleep(0.1)
 
 
-def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0) -> dict:
+def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0, voice: str = "espeak") -> dict:
     questions = clips(quick)
     if not questions:
         return {"skipped": f"no recorded questions under {SHARED}"}
@@ -135,7 +144,7 @@ def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0) -
         env.pactl("load-module", "module-combine-sink", "sink_name=vboth", f"slaves={MIC_SINK},{SPEAKER}",
                   f"rate={RATE}", "channels=1", "adjust_time=0")
         log, cfg = tmp / "turns.jsonl", tmp / "chat.yaml"
-        models = write_config(cfg, log, overrides)
+        models = write_config(cfg, log, overrides, voice)
         cmd = [sys.executable, "-m", "assistant", "chat", "--config", str(cfg), "--no-greeting"]
         for o in overrides:
             cmd += ["--set", o]
@@ -231,9 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--turns", type=int, default=20)
     ap.add_argument("--quick", action="store_true", help="2 short turns (the test suite's mode)")
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--voice", choices=("espeak", "piper"), default="espeak",
+                    help="the English voice: espeak-ng, or the starter pack's Piper joe-medium")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
-    result = run(2 if a.quick else a.turns, a.quick, a.overrides)
+    result = run(2 if a.quick else a.turns, a.quick, a.overrides, voice=a.voice)
+    result["voice"] = a.voice
+    result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     text = json.dumps(result, indent=1)
     if a.json:
         a.json.write_text(text)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.models import starter_dir
+
 from assistant.cli import main
 
 
@@ -58,10 +60,13 @@ def test_llm_tts_and_turn(quick):
     llm = quick["llm"]
     assert _is_stat(llm["ttft_s"]) and _is_stat(llm["tokens_per_s"]) and llm["tokens"]["expected"] == 8
     voices = {v["name"]: v for v in quick["tts"]["voices"]}
-    assert set(voices) == {"coqui vits (test)", "espeak-ng"}
+    assert set(voices) == {"coqui vits (test)", "espeak-ng", "piper joe-medium (starter)"}
     for v in voices.values():
         if "skipped" not in v:
             assert _is_stat(v["first_audio_s"]) and _is_stat(v["rtf"]) and v["audio_s"] > 0
+            assert v["cold_first_audio_s"] > 0
+    if (starter_dir() / "piper" / "en_US-joe-medium.onnx").is_file():  # the real voice was timed
+        assert "skipped" not in voices["piper joe-medium (starter)"], voices["piper joe-medium (starter)"]
     turn = quick["turn"]
     for key in ("stt_s", "llm_first_token_s", "llm_first_sentence_s", "tts_first_audio_s", "total_s"):
         assert _is_stat(turn[key]), key

@@ -44,7 +44,7 @@ def test_quick_mode_reports_latency_at_the_speaker_and_agrees_with_the_log():
     # causality: the speaker cannot sound before the loop handed it the audio
     assert min(diffs) > -agreement["limit_ms"], agreement
     load = os.getloadavg()[0]
-    if load > os.cpu_count():
+    if load > os.cpu_count() and not agreement["within_limit"]:
         pytest.skip(f"the 50 ms agreement needs a quiet machine (load {load:.1f} on {os.cpu_count()} "
                     f"cores); device - log measured {diffs} ms")
     assert agreement["within_limit"], f"device and turn log disagree: {agreement}"

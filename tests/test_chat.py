@@ -37,7 +37,7 @@ class EventSource:
 
 
 class PassThroughEndpointer:
-    def feed(self, block):
+    def feed(self, block, captured_until=None):
         return [block]
 
     def reset(self):
@@ -326,3 +326,26 @@ def test_starter_models_are_announced_once_before_ready(tmp_path):
     finish(loop, thread)
     spoken = [t for t, _ in tts.texts]
     assert "starter models" in spoken[0] and "models pull" in spoken[0] and spoken[1] == "I'm listening."
+
+
+def test_early_stt_is_used_when_the_user_does_not_go_on_and_wasted_when_they_do(tmp_path):
+    from assistant.audio.endpointing import Pause
+
+    stt = FakeSTT()
+    loop, source, sink, tts, thread = make_loop(tmp_path, stt=stt, overrides=["audio.cues=false",
+                                                                             "audio.early_stt=true"])
+    first = utterance()
+    source.q.put(Pause(first, time.monotonic()))  # the first pause: heard early
+    assert wait_for(lambda: len(stt.calls) == 2)  # detect + transcribe
+    source.q.put(first)  # the user did not go on: the same utterance
+    assert wait_for(lambda: loop.turns)
+    assert len(stt.calls) == 2  # not transcribed again
+    assert "stt_early" in loop.turns[0].timings_ms and loop.turns[0].transcript.text == "hello there"
+    assert loop.session.language.previous == "en"  # the language state moved on as after any turn
+    source.q.put(Pause(utterance(ratio=0.8), time.monotonic()))  # a pause, then the user went on
+    assert wait_for(lambda: len(stt.calls) == 4 and not loop.early._job.thread.is_alive())
+    source.q.put(utterance(ratio=0.7))  # a longer utterance than the one heard early
+    assert wait_for(lambda: len(loop.turns) == 2)
+    finish(loop, thread)
+    second = loop.turns[1].timings_ms
+    assert len(stt.calls) == 6 and "stt_early" not in second and "stt_wasted" in second

@@ -152,6 +152,41 @@ def test_injected_clock_times_the_events() -> None:
     assert utt.ended_at == pytest.approx(100.0 + 30 * FRAME_S)
 
 
+def test_capture_times_put_the_end_of_speech_at_the_microphone() -> None:
+    """A reader running late (blocks queued, device buffers): ended_at comes from when the audio
+    was captured, not from when the endpointer got to it; capture_delay says how late it ran."""
+    probs = script((0.0, 10), (0.9, 20), (0.0, 30))
+    x = indexed_frames(len(probs))
+    lag = 0.4  # every block reaches the endpointer 400 ms after its last sample was captured
+    now = [0.0]
+    ep = Endpointer(ScriptedVAD(probs), clock=lambda: now[0])
+    events = []
+    block = 700  # not a multiple of the frame: the frames' own capture times must be worked out
+    for i in range(0, len(x), block):
+        end = min(i + block, len(x))
+        captured = 100.0 + end / 16000
+        now[0] = captured + lag
+        events += ep.feed(x[i:end], captured_until=captured)
+    (utt,) = [e for e in events if isinstance(e, Utterance)]
+    assert utt.ended_at == pytest.approx(100.0 + 30 * FRAME_S)
+    assert 0.4 <= utt.capture_delay < 0.4 + block / 16000
+
+
+def test_pause_holds_the_utterance_that_follows_when_the_speech_does_not_go_on() -> None:
+    from assistant.audio.endpointing import Pause
+
+    probs = script((0.0, 10), (0.9, 20), (0.0, 8), (0.9, 20), (0.0, 30))
+    events = [e for _, e in run(Endpointer(ScriptedVAD(probs), min_silence_ms=500, early=True),
+                                indexed_frames(len(probs)))]
+    pauses = [e for e in events if isinstance(e, Pause)]
+    (utt,) = [e for e in events if isinstance(e, Utterance)]
+    assert len(pauses) == 2  # 200 ms into the inner pause (the user went on), and at the end
+    assert not np.array_equal(pauses[0].utterance.audio.samples, utt.audio.samples)
+    assert np.array_equal(pauses[1].utterance.audio.samples, utt.audio.samples)
+    assert pauses[1].utterance.speech_ratio == utt.speech_ratio
+    assert not any(isinstance(e, Pause) for _, e in run(Endpointer(ScriptedVAD(probs)), indexed_frames(len(probs))))
+
+
 # -- real speech ----------------------------------------------------------------------------------
 
 # Clips whose speech starts cleanly (no breath or click before it), so an energy measurement gives

@@ -6,17 +6,31 @@ The stream opens at the device's native rate and channel count (many devices can
 dropped when the reader is late, and PortAudio's overflow flags are counted. ``read()`` mixes to
 mono and resamples with :class:`StreamResampler`, whose state carries across blocks so block
 borders make no clicks.
+
+Each block carries when its samples were captured (PortAudio's ``inputBufferAdcTime``, put on
+``time.monotonic()``): after ``read()``, ``captured_until`` is the monotonic time at which the
+block's last sample reached the microphone. The device buffers and the time a block waited in the
+queue (a busy reader) are then part of every latency measured from the end of speech.
 """
 
 from __future__ import annotations
 
 import queue
+import time
 from math import gcd
 
 import numpy as np
 
 from assistant.audio.devices import DeviceInfo, import_sounddevice, open_stream, resolve_device
 from assistant.audio.resample import to_mono
+
+
+def stream_time(stream, fallback: float) -> float:
+    """PortAudio's stream clock now (the time base of the callback's timestamps)."""
+    try:
+        return float(stream.time) if stream is not None else fallback
+    except Exception:  # closing, or a host API without a clock: the callback's own time
+        return fallback
 
 
 class StreamResampler:
@@ -111,7 +125,9 @@ class Microphone:
         self.samplerate: int | None = None  # the device rate the stream runs at
         self.channels: int | None = None
         self.overflows = 0  # PortAudio input-overflow flags seen (audio lost in the device/driver)
-        self._queue: queue.Queue[np.ndarray] = queue.Queue()
+        # (samples, monotonic time of the block's first sample at the microphone)
+        self._queue: queue.Queue[tuple[np.ndarray, float]] = queue.Queue()
+        self.captured_until: float | None = None  # monotonic time of the last read sample's capture
         self._stream = None
         self._resampler: StreamResampler | None = None
         self.echo = echo
@@ -133,17 +149,25 @@ class Microphone:
     def _callback(self, indata, frames, time_info, status) -> None:  # PortAudio's thread: copy only
         if status.input_overflow:
             self.overflows += 1
-        self._queue.put(indata.copy())
+        now = time.monotonic()
+        adc, current = float(time_info.inputBufferAdcTime or 0.0), float(time_info.currentTime or 0.0)
+        if adc > 0.0 and current > 0.0:
+            # PortAudio's clock read now, not currentTime: the callback may have waited for the GIL
+            first = now - max(0.0, stream_time(self._stream, current) - adc)
+        else:  # no timestamps from this host API: the block has just been filled
+            first = now - frames / (self.samplerate or 16000)
+        self._queue.put((indata.copy(), first))
 
     def read(self, timeout: float | None = None) -> np.ndarray | None:
         """The next block (float32 mono at ``target_rate``), or None when none came within ``timeout``."""
         if self._stream is None:
             self.start()
         try:
-            block = self._queue.get(timeout=timeout)
+            block, first = self._queue.get(timeout=timeout)
         except queue.Empty:
             return None
-        assert self._resampler is not None
+        assert self._resampler is not None and self.samplerate
+        self.captured_until = first + len(block) / self.samplerate
         out = self._resampler.process(to_mono(block))
         return self.echo.process_capture(out) if self.echo is not None else out
 

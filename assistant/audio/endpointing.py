@@ -8,12 +8,20 @@ VAD for each, and returns events:
 - :class:`~assistant.types.Utterance` when the speech ends (``min_silence_ms`` of non-speech) or
   reaches ``max_utterance_s``; its audio starts ``pre_roll_ms`` before the onset (soft onsets the
   VAD misses, e.g. "h" or "f") and keeps up to ``post_roll_ms`` of the silence that ended it.
+- :class:`Pause` (with ``early=True``) when the speech has paused for ``post_roll_ms``: its audio is
+  exactly the Utterance that follows if the speech does not go on, so speech recognition can
+  start before the turn is certain.
 - :class:`SpeechDiscarded` when what started was shorter than ``min_speech_ms`` of speech (a
   cough, a click, a door): no Utterance follows, so a barge-in it triggered can be undone.
 
 With a ``turn_detector`` (Smart Turn, see :mod:`assistant.audio.smart_turn`) a pause of
 ``detector_silence_ms`` asks it whether the words so far are a finished turn: yes ends the
 utterance there; no waits for ``min_silence_ms`` (then the long, patient silence) as without it.
+
+``feed(block, captured_until)``: when the caller knows the monotonic time at which the block's
+last sample was captured (:attr:`Microphone.captured_until`), an utterance's ``ended_at`` is when
+the speech really ended at the microphone, device buffers and queueing included, and
+``capture_delay`` says how far behind the stream the endpointer ran.
 
 Hysteresis (as Silero's own iterator): a frame starts speech at ``threshold`` but keeps it going
 down to ``threshold - 0.15``. Plain blocking class; the caller owns threads.
@@ -50,7 +58,13 @@ class SpeechDiscarded:
     reason: str = "too short"
 
 
-Event = Union[SpeechStarted, Utterance, SpeechDiscarded]
+@dataclass(frozen=True)
+class Pause:
+    utterance: Utterance  # as it will be emitted if the speech does not go on (ended_at aside)
+    time: float
+
+
+Event = Union[SpeechStarted, Utterance, SpeechDiscarded, Pause]
 
 
 class Endpointer:
@@ -59,10 +73,11 @@ class Endpointer:
                  post_roll_ms: float = 200, start_frames: int = 2, neg_threshold: float | None = None,
                  clock: Callable[[], float] = time.monotonic, source: str = "microphone",
                  turn_detector: Callable[[np.ndarray], bool] | None = None,
-                 detector_silence_ms: float = 200) -> None:
+                 detector_silence_ms: float = 200, early: bool = False) -> None:
         if max_utterance_s <= 0 or min_silence_ms <= 0:
             raise ValueError("max_utterance_s and min_silence_ms must be positive")
         self.turn_detector = turn_detector
+        self.early = early
         self.detector_frames = max(1, round(detector_silence_ms / 1000 / FRAME_S))
         # what the detector said at the latest pause it was asked about: (stream offset, complete,
         # seconds it took); benchmarks and the turn log read it
@@ -101,6 +116,7 @@ class Endpointer:
         self._onset = 0  # frame index of the first speech frame
         self._speech_count = 0
         self._silence_run = 0
+        self._frame_captured: float | None = None  # capture time of the latest frame's end, if known
         self.vad.reset()
 
     @property
@@ -112,13 +128,16 @@ class Endpointer:
         """Stream seconds processed so far."""
         return self._frame_index * FRAME_S
 
-    def feed(self, block: np.ndarray) -> list[Event]:
-        """Process 16 kHz float32 mono samples (any count); return the events they complete."""
+    def feed(self, block: np.ndarray, captured_until: float | None = None) -> list[Event]:
+        """Process 16 kHz float32 mono samples (any count); return the events they complete.
+        ``captured_until``: the clock time at which the block's last sample was captured."""
         x = np.asarray(block, dtype=np.float32).reshape(-1)
         data = np.concatenate([self._pending, x]) if len(self._pending) else x
         n = len(data) // FRAME
         events: list[Event] = []
         for i in range(n):
+            if captured_until is not None:  # when this frame's last sample was captured
+                self._frame_captured = captured_until - (len(data) - (i + 1) * FRAME) / SAMPLE_RATE
             events.extend(self._frame(data[i * FRAME:(i + 1) * FRAME].copy()))
         self._pending = data[n * FRAME:].copy()
         return events
@@ -163,6 +182,12 @@ class Endpointer:
                 self.last_decision = (self.offset, done, self.clock() - t0)
                 if done:  # the clock moved on while the model decided: not part of the wait
                     return self._finish(silence_run=self._silence_run, lag=self.last_decision[2])
+            if self.early and self._silence_run == self.post_roll_frames and self._speech_count >= self.min_speech_frames:
+                spoken = len(self._frames) - self._lead - self._silence_run
+                return [Pause(Utterance(audio=AudioChunk(np.concatenate(self._frames), SAMPLE_RATE),
+                                        source=self.source,
+                                        speech_ratio=round(self._speech_count / max(spoken, 1), 3)),
+                              self.clock())]
         if len(self._frames) >= self.max_frames:
             return self._split()
         return []
@@ -184,6 +209,7 @@ class Endpointer:
         """Close the utterance whose last ``silence_run`` frames were silence (``lag``: seconds
         this call is behind the stream, e.g. spent in the turn detector)."""
         now = self.clock() - lag
+        captured = self._frame_captured if self._frame_captured is not None else now
         keep = len(self._frames) - silence_run + min(silence_run, self.post_roll_frames)
         frames, speech_frames = self._frames, self._speech_count
         spoken = len(frames) - self._lead - silence_run  # onset .. last speech frame
@@ -199,19 +225,21 @@ class Endpointer:
         if speech_frames < self.min_speech_frames:
             return [SpeechDiscarded(offset=self._onset * FRAME_S, duration=speech_frames * FRAME_S, time=now)]
         audio = AudioChunk(np.concatenate(frames[:keep]), SAMPLE_RATE)
-        # ended_at: when the speech ended, were the stream fed in real time (detection is later
-        # by the silence run); what turn-latency measurements start from
+        # ended_at: when the speech ended at the microphone (detection is later by the silence run,
+        # and by the capture delay when the caller gave capture times); what turn latency starts from
         return [Utterance(audio=audio, source=self.source,
                           speech_ratio=round(speech_frames / max(spoken, 1), 3),
-                          ended_at=now - silence_run * FRAME_S)]
+                          ended_at=captured - silence_run * FRAME_S, capture_delay=max(0.0, now - captured))]
 
     def _split(self) -> list[Event]:
         """Max length reached in mid-speech: emit what we have and go on with a new part."""
         now = self.clock()
+        captured = self._frame_captured if self._frame_captured is not None else now
         frames, speech_frames = self._frames, self._speech_count
         spoken = len(frames) - self._lead
         utterance = Utterance(audio=AudioChunk(np.concatenate(frames), SAMPLE_RATE), source=self.source,
-                              speech_ratio=round(speech_frames / max(spoken, 1), 3), ended_at=now)
+                              speech_ratio=round(speech_frames / max(spoken, 1), 3), ended_at=captured,
+                              capture_delay=max(0.0, now - captured))
         started = self._start(self._frame_index, continuation=True)
         return [utterance, started]
 

@@ -7,6 +7,11 @@ the next callback, at most one block (10 ms) later, writes silence. What is stil
 and sound-server buffers then plays out: that is the rest of the stop latency, which
 ``last_stop_latency`` reports from PortAudio's DAC timestamps.
 
+``play(chunk, watch=True)`` returns the place in the stream of the chunk's first sound;
+``heard_at(place)`` then gives the ``time.monotonic()`` at which it reaches the speaker (from the callback's
+``outputBufferDacTime``), so a reply's first-audio latency includes what was queued ahead of it
+and the device buffers.
+
 Input and output are separate streams: full-duplex streams fail on ALSA's pulse plugin.
 """
 
@@ -18,9 +23,13 @@ import time
 
 import numpy as np
 
-from assistant.audio.capture import StreamResampler
+from assistant.audio.capture import StreamResampler, stream_time
 from assistant.audio.devices import DeviceInfo, import_sounddevice, open_stream, resolve_device
 from assistant.types import AudioChunk
+
+
+PIECE_S = 0.25  # play() resamples and queues a chunk in pieces of this many seconds
+SOUND = 10 ** (-40 / 20)  # -40 dBFS: quieter leading samples are silence to the listener
 
 
 class Speaker:
@@ -51,6 +60,8 @@ class Speaker:
         self._queued = 0  # samples in _buffer not yet played
         self._consumed = 0  # samples handed to the device since open
         self._last_dac_end = 0.0  # stream time at which the last handed-over sample is heard
+        self._generation = 0  # bumped by every clear: what was being queued is dropped
+        self._watched: dict[int, float | None] = {}  # stream place → monotonic time it is heard
         self._stop_requested_at: float | None = None
         self.last_stop_latency: float | None = None  # seconds from stop() until silence is heard
         self._resampler: StreamResampler | None = None
@@ -106,12 +117,19 @@ class Speaker:
                     self._buffer.popleft()
                     self._offset = 0
             self._queued -= written
+            start = self._consumed
             self._consumed += written
+            current = float(time_info.currentTime or 0.0)
             dac = float(time_info.outputBufferDacTime or 0.0)
             if dac <= 0.0:  # some host APIs give no timestamps: assume the buffer plays at once
-                dac = float(time_info.currentTime or 0.0)
+                dac = current
             if written:
                 self._last_dac_end = dac + written / self.samplerate
+                for place, heard in self._watched.items():
+                    if heard is None and start <= place < self._consumed:
+                        # on PortAudio's clock read now: the callback may have waited for the GIL
+                        self._watched[place] = (time.monotonic() + max(0.0, dac - stream_time(self._stream, current))
+                                                + (place - start) / self.samplerate)
             if self._stop_requested_at is not None:
                 self.last_stop_latency = max(0.0, dac - self._stop_requested_at)
                 self._stop_requested_at = None
@@ -121,26 +139,50 @@ class Speaker:
             self.echo.push_render(outdata[:, 0], self.samplerate)
 
     # -- control -------------------------------------------------------------------------------
-    def play(self, chunk: AudioChunk) -> None:
-        """Queue ``chunk`` behind what is already queued (returns at once)."""
+    def play(self, chunk: AudioChunk, watch: bool = False) -> int | None:
+        """Queue ``chunk`` behind what is already queued (returns when it is queued). ``watch``:
+        return the place in the stream of the chunk's first sound (a sample at -40 dBFS or
+        louder), for ``heard_at``; None when the chunk is silent.
+
+        The chunk is resampled and queued in pieces of ``PIECE_S``: the device starts on the first
+        piece while the rest is resampled (a whole sentence at once took 70-340 ms here)."""
         if self._stream is None:
             self.start()
-        samples = self._resample(chunk)
-        if len(samples) == 0:
-            return
-        with self._lock:
-            self._buffer.append(samples)
-            self._queued += len(samples)
-            self._idle.clear()
+        generation = self._generation
+        x = np.clip(chunk.samples, -1.0, 1.0)
+        step = max(1, int(PIECE_S * chunk.sample_rate))
+        first_sound = None
+        for i in range(0, len(x), step):
+            samples = self._resample(x[i:i + step], chunk.sample_rate)
+            loud = np.flatnonzero(np.abs(samples) >= SOUND) if watch and first_sound is None else ()
+            with self._lock:
+                if self._generation != generation:  # stop() came in meanwhile: drop the rest
+                    return None
+                if len(loud):
+                    first_sound = self._consumed + self._queued + int(loud[0])
+                    if len(self._watched) >= 64:  # forget the oldest
+                        self._watched.pop(next(iter(self._watched)))
+                    self._watched[first_sound] = None
+                if len(samples):
+                    self._buffer.append(samples)
+                    self._queued += len(samples)
+                    self._idle.clear()
+        return first_sound
 
-    def _resample(self, chunk: AudioChunk) -> np.ndarray:
+    def heard_at(self, place: int) -> float | None:
+        """The ``time.monotonic()`` at which the sample at ``place`` (from ``play(watch=True)``)
+        reaches the speaker; None while it has not been handed to the device (or was dropped)."""
+        with self._lock:
+            return self._watched.get(place)
+
+    def _resample(self, samples: np.ndarray, rate: int) -> np.ndarray:
         assert self.samplerate is not None
         tail = np.zeros(0, np.float32)
-        if self._resampler is None or self._resampler.from_rate != chunk.sample_rate:
+        if self._resampler is None or self._resampler.from_rate != rate:
             if self._resampler is not None:
                 tail = self._resampler.flush()
-            self._resampler = StreamResampler(chunk.sample_rate, self.samplerate)
-        out = self._resampler.process(np.clip(chunk.samples, -1.0, 1.0))
+            self._resampler = StreamResampler(rate, self.samplerate)
+        out = self._resampler.process(samples)
         return np.concatenate([tail, out]) if len(tail) else out
 
     def _flush_resampler(self) -> None:
@@ -154,6 +196,8 @@ class Speaker:
 
     def _clear(self) -> int:
         dropped = self._queued
+        self._generation += 1  # a play() in progress stops queueing
+        self._watched = {p: t for p, t in self._watched.items() if t is not None}  # dropped unheard
         self._buffer.clear()
         self._offset = 0
         self._queued = 0

@@ -33,6 +33,10 @@ class AudioSettings(BaseModel):
     smart_turn_model: str | None = Field(
         None, description="smart-turn: path of the ONNX model; empty = the starter pack's "
                           "smart-turn/smart-turn-v3.2-cpu.onnx (or an installed pipecat-ai's).")
+    early_stt: bool = Field(
+        False, description="Live chat: start speech recognition at the first pause (200 ms), before the "
+                           "turn is certain; the result is used when the user does not go on, thrown "
+                           "away (its CPU time lost) when they do.")
     min_speech_ms: int = Field(250, ge=0, description="Shorter bursts (clicks, coughs) are ignored.")
     max_utterance_s: float = Field(30.0, gt=1, description="An utterance is cut here even without a pause.")
     pre_roll_ms: int = Field(300, ge=0, le=2000, description="Audio kept from before speech onset, so first syllables survive.")

@@ -69,12 +69,13 @@ def llm_table(r: dict[str, Any]) -> Table:
 
 def tts_table(result: dict[str, Any]) -> Table:
     t = _table(f"TTS ({len(result['sentence'])}-character sentence)",
-               ("voice", "load s", "first audio ms", "min–max ms", "RTF", "audio s"))
+               ("voice", "load s", "cold first ms", "first audio ms", "min–max ms", "RTF", "audio s"))
     for r in result["voices"]:
         if "skipped" in r:
-            t.add_row(r["name"], "-", f"skipped: {r['skipped'][:60]}", "", "", "")
+            t.add_row(r["name"], "-", "", f"skipped: {r['skipped'][:60]}", "", "", "")
             continue
-        t.add_row(r["name"], f"{r['load_s']:.2f}", _median(r["first_audio_s"], 1000, 0),
+        t.add_row(r["name"], f"{r['load_s']:.2f}", f"{r['cold_first_audio_s'] * 1000:.0f}",
+                  _median(r["first_audio_s"], 1000, 0),
                   _range(r["first_audio_s"], 1000, 0), _median(r["rtf"]), f"{r['audio_s']:.2f}")
     return t
 

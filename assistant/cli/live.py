@@ -84,7 +84,7 @@ def run_chat(args: argparse.Namespace) -> int:
     bot = Assistant.from_config(config=config)
     for note in bot.model_notes:
         captions.notice(note)
-    endpointer = make_endpointer(audio)
+    endpointer = make_endpointer(audio, early=audio.early_stt)
     bot.load()
     for warning in bot.voices.warnings:
         captions.notice(warning)

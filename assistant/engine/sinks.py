@@ -59,6 +59,11 @@ class ReplySink:
     def wait_played(self, cancel: threading.Event) -> None:
         """Block until the audio sent so far has been heard, or ``cancel`` is set."""
 
+    def first_heard_at(self) -> float | None:
+        """When this turn's first reply audio reached the listener (the engine's clock), where the
+        medium knows it (a speaker's DAC time); None: the moment it was handed over counts."""
+        return None
+
     def complete(self, turn: Turn) -> None:
         """The turn succeeded: finish the output (may raise an ``AssistantError``)."""
 

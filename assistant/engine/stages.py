@@ -59,6 +59,8 @@ class Stages:
         # in the live loop the locks are never contended). The LLM lock is held while its
         # stream is open, so the engine always closes the streams it opens.
         self.stt_lock, self.llm_lock, self.tts_lock = threading.Lock(), threading.Lock(), threading.Lock()
+        # (utterance, timings) → a Heard computed before the turn began, or None: set by the live loop
+        self.early_hearing: Callable[[Utterance, dict[str, float]], Heard | None] | None = None
         self._load_lock = threading.Lock()
 
     @property
@@ -130,6 +132,17 @@ class Stages:
     def hear(self, utterance: Utterance, state: language_policy.LanguageState,
              timings: dict[str, float]) -> Heard:
         """STT with the language policy and the no-speech guard."""
+        if self.early_hearing is not None:  # the live loop may have heard it already (early_stt)
+            heard = self.early_hearing(utterance, timings)
+            if heard is not None:
+                if not heard.no_speech and heard.decision is not None:
+                    state.previous = heard.decision.language
+                return heard
+        return self.recognise(utterance, state, timings)
+
+    def recognise(self, utterance: Utterance, state: language_policy.LanguageState,
+                  timings: dict[str, float]) -> Heard:
+        """``hear`` itself: always runs the STT."""
         self.load(("stt",))
         audio = utterance.audio.resampled(self.stt.sample_rate)
         t0 = time.perf_counter()

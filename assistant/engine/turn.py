@@ -358,8 +358,12 @@ class TurnEngine:
             raise speech.failure
         sink.wait_played(cancel)  # the reply is heard, unless the user interrupts
         spoken = speech.spoken
+        heard = sink.first_heard_at()  # device buffers and audio queued ahead included
+        if spoken.first_audio_at is not None and heard is not None:
+            turn.timings_ms["playback"] = (heard - spoken.first_audio_at) * 1000.0
         if spoken.first_audio_at is not None and utterance.ended_at is not None:
-            turn.timings_ms["first_audio"] = (spoken.first_audio_at - utterance.ended_at) * 1000.0
+            first = heard if heard is not None else spoken.first_audio_at
+            turn.timings_ms["first_audio"] = (first - utterance.ended_at) * 1000.0
         if spoken.first_synth_ms is not None:
             turn.timings_ms["tts_first_audio"] = spoken.first_synth_ms
         return spoken
