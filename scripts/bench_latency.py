@@ -197,14 +197,14 @@ def bench_turns(turns: int, tokens_per_s: float | None, rtf: float) -> dict:
     llm, tts = PacedLLM(REPLY, tokens_per_s), PacedTTS(rtf)
     loop, sink, thread = _loop(llm, tts)
     first_audio, first_sentence_plus_synth, whole_reply = [], [], []
-    for i in range(turns):
+    for _ in range(turns):
         llm.first_sentence_at = None
         n_before = len(loop.turns)
         plays_before = len(sink.plays)
         ended = time.monotonic()
         t_reply_start = ended
         loop.source.q.put(Utterance(_speech(), source="bench", speech_ratio=1.0, ended_at=ended))
-        _wait(lambda: len(loop.turns) > n_before)
+        _wait(lambda n_before=n_before: len(loop.turns) > n_before)
         first_play = sink.plays[plays_before]
         first_audio.append((first_play - ended) * 1000)
         turn = loop.turns[-1]
@@ -278,14 +278,14 @@ def bench_barge_in(turns: int) -> dict:
         t0 = time.monotonic()
         for j in range(0, len(stream), block):  # in real time, as a microphone delivers it
             source.q.put(stream[j:j + block].copy())
-            _wait(lambda: time.monotonic() >= t0 + (j + block) / 16000, timeout=1)
+            _wait(lambda t0=t0, j=j: time.monotonic() >= t0 + (j + block) / 16000, timeout=1)
             if len(loop.barge_in_latencies) > before:
                 break
         if len(loop.barge_in_latencies) > before:
             latencies.append(loop.barge_in_latencies[-1] * 1000)
         else:  # the detector heard no speech in this clip: end the reply and go on
             loop._cancel_active("no onset")  # noqa: SLF001
-        _wait(lambda: len(loop.turns) > n)
+        _wait(lambda n=n: len(loop.turns) > n)
         # let the clip's own turn (if any) finish, then reset the detector for the next round
         time.sleep(0.3)
         endpointer.reset()

@@ -8,7 +8,6 @@ import time
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
 
 from assistant.audio.playback import Speaker
 from assistant.types import AudioChunk

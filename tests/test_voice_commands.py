@@ -169,7 +169,8 @@ def test_rate_steps_and_limits():
     s.apply(cmd("Slower.")) and s.rate == 0.5
     e = s.apply(cmd("Slower."))
     assert s.rate == 0.5 and e.say == REPLIES["at_limit"]["en"]
-    s.apply(cmd("Faster.")); s.apply(cmd("Faster."))
+    s.apply(cmd("Faster."))
+    s.apply(cmd("Faster."))
     assert s.rate == 1.0
     s.apply(cmd("Normal speed."))
     assert s.rate == 1.0 and not s.patient
@@ -180,7 +181,8 @@ def test_volume_steps_in_db():
     s.apply(cmd("Louder."))
     assert s.volume == pytest.approx(10 ** (6 / 20), rel=1e-3)
     assert s.apply(cmd("Louder.")).say == REPLIES["at_limit"]["en"]
-    s.apply(cmd("Quieter.")); s.apply(cmd("Quieter."))
+    s.apply(cmd("Quieter."))
+    s.apply(cmd("Quieter."))
     assert s.volume == pytest.approx(10 ** (-6 / 20), rel=1e-3)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.commands.phrases import KINDS, PHRASES, STRONG_FILLERS, WEAK_FILLERS
+from assistant.commands.phrases import KINDS, PHRASES, STRONG_FILLERS, WEAK_FILLERS  # noqa: F401 (KINDS: re-exported)
 from assistant.commands.replies import confirmation, reply_language as _spoken_in
 from assistant.guard import normalize
 from assistant.language import commands as language_commands

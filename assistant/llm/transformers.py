@@ -15,7 +15,7 @@ from typing import Any, Iterator, Literal, Sequence
 
 from pydantic import Field
 
-from assistant.errors import AssistantError, ModelNotFoundError, StageError
+from assistant.errors import ModelNotFoundError, StageError
 from assistant import registry
 from assistant.models import hub
 from assistant.options import BackendOptions, Device, resolve_device

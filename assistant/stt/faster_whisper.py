@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from assistant.errors import AssistantError, MissingDependencyError, ModelNotFoundError, StageError
+from assistant.errors import MissingDependencyError, ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.models import hub
 from assistant.options import Device

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from assistant.errors import AssistantError, ModelNotFoundError, StageError
+from assistant.errors import ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.models import hub
 from assistant.options import Device, resolve_device

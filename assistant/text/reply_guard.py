@@ -134,9 +134,8 @@ def guard_reply(pieces: Iterable[str], cut_off: Callable[[], bool] = lambda: Fal
 
 def _split(text: str) -> tuple[str, str]:
     """(everything up to and including the last sentence end, the rest)."""
-    last = None
-    for last in _END.finditer(text):
-        pass
+    ends = list(_END.finditer(text))
+    last = ends[-1] if ends else None
     if last is None:
         return "", text
     return text[: last.end()], text[last.end():]
