@@ -17,7 +17,7 @@ from assistant.errors import ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.models import hub
 from assistant.options import Device, resolve_device
-from assistant.stt.whisper_options import WhisperDecodingOptions, begin_transcription
+from assistant.stt.whisper_options import WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail
 from assistant.types import AudioChunk, Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -58,16 +58,22 @@ class _FirstWindowProbe:
     whisper drops windows it judges silent, and their no-speech probability with them; keeping
     the first result gives that probability without a second encoder pass. A wrapper (not a
     patched model) so concurrent calls on one model can't see each other's results.
+
+    With ``frames`` set (``audio_ctx: utterance``) it also crops each 3000-frame window to its
+    first ``frames`` mel frames, so the encoder processes only the utterance.
     """
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, frames: int | None = None) -> None:
         self._model = model
+        self._frames = frames
         self.first: Any = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._model, name)
 
     def decode(self, mel: Any, options: Any) -> Any:
+        if self._frames is not None:
+            mel = mel[..., : self._frames]
         result = self._model.decode(mel, options)
         if self.first is None:  # fallback retries of a window share its no-speech probability
             self.first = result
@@ -101,6 +107,8 @@ class WhisperSTT:
             self.fp16 = False
         name = self.options.model
         self._model = self._load_named(name) if name in MODEL_NAMES else self._load_path(name)
+        if self.options.audio_ctx == "utterance":
+            allow_short_windows(self._model)
         log.info("whisper %s loaded on %s (%s)", name, self.device, "fp16" if self.fp16 else "fp32")
         if self.options.warmup:
             self._warmup()
@@ -174,11 +182,15 @@ class WhisperSTT:
         return tuple(WHISPER_LANGUAGES)[: self._model.num_languages]
 
     def _mel(self, samples: Any) -> Any:
-        """Log-mel of the first 30 s, padded, on the model's device and dtype."""
+        """Log-mel of the first 30 s, padded (only the utterance's frames with ``audio_ctx:
+        utterance``), on the model's device and dtype."""
         import whisper
 
         mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(samples), self._model.dims.n_mels,
                                           device=self._model.device)
+        frames = encoder_frames(self.options, len(samples))
+        if frames is not None:
+            mel = mel[..., :frames]
         return mel.half() if self.fp16 else mel
 
     def detect_language(self, audio: AudioChunk) -> dict[str, float]:
@@ -208,6 +220,11 @@ class WhisperSTT:
         prompt = initial_prompt if initial_prompt is not None else self.options.prompt_for(language)
 
         result, probe = self._run(audio, language, prompt)
+        text = result["text"]
+        if encoder_frames(self.options, len(audio.samples)) is not None:
+            kept = [s for s in result["segments"] if not in_tail(float(s["start"]), audio.duration)]
+            if len(kept) < len(result["segments"]):
+                result["segments"], text = kept, "".join(s["text"] for s in kept)
         segments = tuple(
             Segment(start=float(s["start"]), end=float(s["end"]), text=s["text"].strip(),
                     avg_logprob=float(s["avg_logprob"]), no_speech_probability=float(s["no_speech_prob"]),
@@ -216,7 +233,7 @@ class WhisperSTT:
         # The first window's value, whether whisper kept that window or dropped it as silence.
         no_speech = float(probe.first.no_speech_prob) if probe.first is not None else 1.0
         return Transcript(
-            text=result["text"].strip(), language=language, language_probability=probability,
+            text=text.strip(), language=language, language_probability=probability,
             no_speech_probability=no_speech, avg_logprob=_weighted_logprob(segments),
             segments=segments, language_probabilities=top, task=task, duration=audio.duration)
 
@@ -224,7 +241,7 @@ class WhisperSTT:
         import whisper
 
         o = self.options
-        probe = _FirstWindowProbe(self._model)
+        probe = _FirstWindowProbe(self._model, encoder_frames(o, len(audio.samples)))
         try:
             result = whisper.transcribe(
                 probe, audio.samples, verbose=None, language=language, task=o.task, initial_prompt=prompt,
@@ -236,6 +253,34 @@ class WhisperSTT:
             raise StageError("stt", f"whisper failed on {audio.duration:.1f} s of audio: "
                                     f"{type(e).__name__}: {e}") from e
         return result, probe
+
+
+def allow_short_windows(model: Any) -> None:
+    """Let openai-whisper's encoder take fewer than 3000 mel frames (``audio_ctx: utterance``).
+
+    Its ``AudioEncoder.forward`` asserts the full 1500 positions; this replaces that one method
+    on the loaded model with the same computation over the first N positional embeddings (what
+    whisper.cpp's ``audio_ctx`` does). A full window gives exactly the same result as before.
+    """
+    import types
+
+    import torch.nn.functional as F
+
+    encoder = model.encoder
+
+    def forward(self: Any, x: Any) -> Any:
+        x = F.gelu(self.conv1(x))
+        x = F.gelu(self.conv2(x))
+        x = x.permute(0, 2, 1)
+        n = x.shape[1]
+        if n > self.positional_embedding.shape[0] or x.shape[2] != self.positional_embedding.shape[1]:
+            raise ValueError(f"incorrect audio shape {tuple(x.shape)} for the encoder")
+        x = (x + self.positional_embedding[:n]).to(x.dtype)
+        for block in self.blocks:
+            x = block(x)
+        return self.ln_post(x)
+
+    encoder.forward = types.MethodType(forward, encoder)
 
 
 def _weighted_logprob(segments: tuple[Segment, ...]) -> float | None:

@@ -4,6 +4,7 @@ its own load-time settings (model format, precision) and describes ``model``/``d
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -12,6 +13,7 @@ from assistant.language.names import WHISPER_LANGUAGES
 from assistant.options import BackendOptions, Device
 
 HOP_LENGTH = 160  # Whisper's mel hop at 16 kHz
+N_FRAMES = 3000  # mel frames in one 30 s window
 #: the whisper CLI's default temperature schedule (openai-whisper transcribe.py: 0 to 1 by 0.2)
 FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
@@ -58,6 +60,18 @@ class WhisperDecodingOptions(BackendOptions):
     sample_len: int | None = Field(None, ge=1, le=224, description=(
         "Most tokens decoded per 30 s window; empty: 224."))
     warmup: bool = Field(False, description="Run one short decode at load so the first turn is not slower.")
+    audio_ctx: Literal["full", "utterance"] = Field("full", description=(
+        "`utterance`: the encoder processes only the utterance (plus `audio_ctx_margin_s`), not "
+        "Whisper's whole 30 s window, as whisper.cpp's `audio_ctx` does: on a CPU most of a short "
+        "question's STT time is the encoder's 30 s window (README, \"Speed\"). `full`: the window "
+        "Whisper was trained on. Audio longer than 30 s is always encoded in full windows."))
+    audio_ctx_margin_s: float = Field(2.0, ge=0, le=30, description=(
+        "With `audio_ctx: utterance`: seconds of silence encoded after the utterance. Whisper "
+        "expects a quiet tail: on the FLEURS clips 2 s kept the WER of the full window, 1 s or less "
+        "did not (words lost or repeated at the end)."))
+    audio_ctx_min_s: float = Field(3.0, ge=0, le=30, description=(
+        "With `audio_ctx: utterance`: the shortest window encoded, so a one-word command "
+        "(\"stop\") still has room for Whisper to place it."))
 
     @field_validator("language")
     @classmethod
@@ -87,6 +101,26 @@ class WhisperDecodingOptions(BackendOptions):
         if isinstance(self.initial_prompt, dict):
             return self.initial_prompt.get(language, self.initial_prompt.get("*"))
         return self.initial_prompt
+
+
+def encoder_frames(options: "WhisperDecodingOptions", n_samples: int) -> int | None:
+    """Log-mel frames the encoder should see for ``n_samples`` of 16 kHz audio, or None for the
+    whole 30 s window (``audio_ctx: full``, or audio longer than one window). Even, because the
+    encoder's second convolution halves the frames (100 mel frames/s → 50 positions/s)."""
+    if options.audio_ctx == "full" or n_samples > N_FRAMES * HOP_LENGTH:
+        return None
+    seconds = max(n_samples / 16000 + options.audio_ctx_margin_s, options.audio_ctx_min_s)
+    return min(N_FRAMES, 2 * math.ceil(seconds * 50))
+
+
+#: With ``audio_ctx: utterance``, a segment starting this close to the audio's end (or after it,
+#: in the silence margin) is Whisper writing into the quiet tail ("... una sociedad. y"): dropped.
+TAIL_S = 0.2
+
+
+def in_tail(start: float, duration: float) -> bool:
+    """Whether a segment starting at ``start`` s lies in the tail of ``duration`` s of audio."""
+    return start >= duration - TAIL_S
 
 
 def begin_transcription(stt: Any, audio: Any, language: str | None) -> tuple[Any, str | None, Any]:
