@@ -33,6 +33,9 @@ from assistant.models.hub import starter_dir  # noqa: E402
 from assistant.types import AudioChunk  # noqa: E402
 
 
+MARGIN = {"s": 2.0}
+
+
 def build(backend: str, ctx: str, threads: int):
     starter = starter_dir()
     if backend == "faster-whisper":
@@ -40,14 +43,15 @@ def build(backend: str, ctx: str, threads: int):
 
         return FasterWhisperSTT(FasterWhisperOptions(
             model=str(starter / "whisper-base-ct2"), device="cpu", compute_type="int8", beam_size=None,
-            cpu_threads=threads, audio_ctx=ctx, warmup=True))
+            cpu_threads=threads, audio_ctx=ctx, audio_ctx_margin_s=MARGIN["s"], warmup=True))
     import torch
 
     from assistant.stt.whisper import WhisperOptions, WhisperSTT
 
     torch.set_num_threads(threads)
     return WhisperSTT(WhisperOptions(model=str(starter / "whisper-base-openai" / "base.pt"), device="cpu",
-                                     beam_size=None, audio_ctx=ctx, warmup=True))
+                                     beam_size=None, audio_ctx=ctx, audio_ctx_margin_s=MARGIN["s"],
+                                     warmup=True))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,8 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--backends", nargs="+", default=["faster-whisper", "whisper"],
                     choices=["faster-whisper", "whisper"])
+    ap.add_argument("--margin", type=float, default=2.0, help="stt.audio_ctx_margin_s (seconds)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
+    MARGIN["s"] = a.margin
 
     questions = [AudioChunk(speech_only(p), 16000) for p in clips(False)]
     setups = [(b, ctx, t) for b in a.backends for t in a.threads for ctx in ("full", "utterance")]
@@ -79,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 texts[s][i] = models[s].transcribe(q, language="en").text
                 best[s][i] = min(best[s][i], time.perf_counter() - t0)
+                print(f"  clip {i} {s}: {time.perf_counter() - t0:.2f} s", file=sys.stderr, flush=True)
     rows = []
     base = statistics.median(best[setups[0]])
     for s in setups:
@@ -87,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"backend": s[0], "audio_ctx": s[1], "threads": s[2], "median_s": round(med, 3),
                      "p95_s": round(float(np.percentile(v, 95)), 3), "vs_first": round(base / med, 2),
                      "same_text_as_full": sum(t == u for t, u in zip(texts[s], texts[(s[0], "full", s[2])]))})
-    result = {"clips": len(questions), "seconds": [round(q.duration, 2) for q in questions],
+    result = {"clips": len(questions), "margin_s": a.margin, "seconds": [round(q.duration, 2) for q in questions],
               "repeat": a.repeat, "rows": rows}
     print(f"{len(questions)} clips, {min(result['seconds'])}-{max(result['seconds'])} s, best of {a.repeat}")
     print("| backend | audio_ctx | threads | median | p95 | speed vs first row | same text as full |")

@@ -125,3 +125,46 @@ def test_openai_whisper_encodes_only_the_utterance(monkeypatch):
     assert word_errors(JFK, transcript.text).wer <= 0.1, transcript.text
     probs = stt.detect_language(audio)
     assert next(iter(probs)) == "en" and probs["en"] > 0.8
+
+
+@pytest.mark.parametrize("checks, lengths, failed", [
+    ([(1.2, -0.3, 0.01)], [20], False),
+    ([(2.6, -0.3, 0.01)], [20], True),     # too repetitive: a loop
+    ([(1.2, -1.4, 0.01)], [20], True),     # too unsure
+    ([(1.2, -1.4, 0.9)], [20], False),     # unsure because it is silence
+    ([(1.2, -0.3, 0.01)], [50], True),     # reached the token budget
+    ([], [], False),                       # nothing said
+])
+def test_window_failed(checks, lengths, failed):
+    from assistant.stt.faster_whisper import FasterWhisperOptions
+    from assistant.stt.whisper_options import window_failed
+
+    assert window_failed(checks, lengths, FasterWhisperOptions(), budget=50) is failed
+
+
+def test_a_failed_utterance_window_is_decoded_again_on_the_full_window():
+    """No temperature fallback on the short window (sampling loops again there): one greedy try
+    with a token budget, then the full window with the whole schedule."""
+    from types import SimpleNamespace
+
+    from assistant.stt.faster_whisper import FasterWhisperOptions, FasterWhisperSTT
+
+    stt = FasterWhisperSTT(FasterWhisperOptions())
+    calls = []
+    results = [(0.6, -0.2), (1.1, -0.2)]  # compression ratio 0.6 ok; the second call's result
+
+    def decode(samples, frames, language, prompt, encoded, overrides):
+        calls.append((len(samples), frames, overrides.get("temperature"), overrides.get("max_new_tokens")))
+        ratio, logprob = (3.0, -0.2) if frames is not None and looping else results.pop(0)
+        seg = SimpleNamespace(compression_ratio=ratio, avg_logprob=logprob, no_speech_prob=0.0)
+        return [seg], SimpleNamespace(sequences=[[1] * 10])
+
+    stt._decode = decode
+    audio = np.zeros(5 * 16000, np.float32)
+    for looping in (False, True):
+        calls.clear()
+        stt.run(audio, language="en")
+        if not looping:  # one call: the utterance plus 2 s of silence, greedy, a budget of 20 + 15/s
+            assert calls == [(700 * 160, 700, [0.0], 95)]
+        else:  # then the real audio on the full window with the configured schedule
+            assert calls[0] == (700 * 160, 700, [0.0], 95) and calls[1] == (len(audio), None, None, None)

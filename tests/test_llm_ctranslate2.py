@@ -46,6 +46,28 @@ def test_float32_greedy_matches_transformers(converted, tiny_llm_path):
     assert len(converted.last_token_ids) == 12  # the same 12 greedy tokens, as the same text shows
 
 
+def test_the_system_message_is_a_cached_static_prompt(converted, monkeypatch):
+    """Its tokens go in as CTranslate2's static prompt (state cached across turns), the rest as
+    the prompt; the reply is what the whole prompt gave (the transformers test above), also the
+    second time, when the cached state is used."""
+    seen = []
+    real = converted.generator
+
+    class Spy:
+        def generate_tokens(self, prompt, **kwargs):
+            seen.append((len(prompt), len(kwargs.get("static_prompt") or []), kwargs.get("cache_static_prompt")))
+            return real.generate_tokens(prompt, **kwargs)
+
+    plain = "".join(converted.stream(CHAT[1:]))  # no system message: no static prompt
+    monkeypatch.setattr(converted, "generator", Spy())
+    first, second = "".join(converted.stream(CHAT)), "".join(converted.stream(CHAT))
+    assert first == second and plain
+    (n_rest, n_static, cached), again = seen[0], seen[1]
+    assert n_static > 5 and cached is True and again == seen[0]
+    head = converted.tokenizer.apply_chat_template([CHAT[0].as_dict()], return_dict=True)["input_ids"]
+    assert n_static == len(head)
+
+
 def test_closing_the_stream_stops_generation(converted):
     stream = converted.stream(CHAT)
     next(stream)

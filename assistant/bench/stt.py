@@ -87,7 +87,8 @@ class Runner:
         self.spec, self.tokens, self.beam_size = spec, settings.stt_tokens, settings.beam_size
         common = dict(model=str(model_path), device=settings.device, temperature=0.0,
                       beam_size=settings.beam_size if settings.beam_size > 1 else None,
-                      sample_len=settings.stt_tokens)
+                      sample_len=settings.stt_tokens,
+                      audio_ctx="full")  # the table compares backends on whole 30 s windows
         if spec.backend == "whisper":
             from assistant.stt.whisper import WhisperOptions, WhisperSTT
 

@@ -24,7 +24,8 @@ from assistant.language.names import WHISPER_LANGUAGES
 from assistant.models import hub
 from assistant.options import Device
 from assistant.stt.whisper import SAMPLE_RATE, _weighted_logprob
-from assistant.stt.whisper_options import WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail
+from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail,
+                                           utterance_token_budget, window_failed)
 from assistant.threads import budget
 from assistant.types import AudioChunk, Segment, Transcript
 
@@ -169,6 +170,16 @@ def crop_features(features: Any, frames: int) -> Any:
     return ctranslate2.StorageView.from_array(np.ascontiguousarray(array[..., :frames]))
 
 
+def with_margin(samples: Any, frames: int) -> Any:
+    """The utterance followed by silence up to ``frames`` mel frames. Audio silence (its log-mel
+    is Whisper's floor, as openai-whisper pads), not faster-whisper's zero-valued log-mel: with
+    zeros right after the speech, Whisper base repeated whole sentences into the margin (FLEURS
+    WER 23 % against 19 %)."""
+    import numpy as np
+
+    return np.concatenate([samples, np.zeros(max(0, frames * 160 - len(samples)), np.float32)])
+
+
 @dataclass(frozen=True)
 class EncodedWindow:
     """A window's log-mel and its encoder output, kept so decoding can skip a second pass."""
@@ -304,7 +315,9 @@ class FasterWhisperSTT:
 
         # One encoder pass and a few decoder steps: enough to allocate every buffer.
         model = self._model
-        encoded = model.encode(self._window_features(np.zeros(SAMPLE_RATE, np.float32)))
+        features = self._window_features(np.zeros(SAMPLE_RATE, np.float32))
+        frames = encoder_frames(self.options, SAMPLE_RATE)  # the window a short question gets
+        encoded = model.encode(np.ascontiguousarray(features[:, :frames]) if frames else features)
         language = "en" if self.options.language == "auto" else self.options.language
         prompt = [model.hf_tokenizer.token_to_id("<|startoftranscript|>")]
         if model.model.is_multilingual:
@@ -349,10 +362,11 @@ class FasterWhisperSTT:
             return {"en": 1.0}, None
         try:
             exact = self.options.exact_detection
-            features = self._window_features(samples) if exact else self._first_window(samples)
             frames = encoder_frames(self.options, len(samples))
-            if frames is not None:
-                features = np.ascontiguousarray(features[:, :frames])
+            if frames is not None:  # the window decoding will see: the utterance, then silence
+                features = np.ascontiguousarray(self._first_window(with_margin(samples, frames))[:, :frames])
+            else:
+                features = self._window_features(samples) if exact else self._first_window(samples)
             encoded = self._model.encode(features)
             pairs = self._model.model.detect_language(encoded)[0]
         except Exception as e:
@@ -404,13 +418,27 @@ class FasterWhisperSTT:
         o = self.options
         temperatures = list(o.temperature) if isinstance(o.temperature, tuple) else [o.temperature]
         frames = encoder_frames(o, len(samples))
+        if frames is not None and "temperature" not in overrides:
+            # The utterance's window, at the first temperature only and with a token budget for
+            # its length; a window that fails Whisper's checks (a loop, an unsure decode) is done
+            # again on the full 30 s window with the whole fallback schedule, where sampling retries
+            # of a short window would loop again (14 s for one FLEURS sentence).
+            short = dict(overrides, temperature=temperatures[:1],
+                         max_new_tokens=min(o.sample_len or 224, utterance_token_budget(len(samples))))
+            raw, probe = self._decode(with_margin(samples, frames), frames, language, initial_prompt, encoded, short)
+            checks = [(x.compression_ratio, x.avg_logprob, x.no_speech_prob) for x in raw]
+            if not window_failed(checks, [len(q) for q in probe.sequences], o, short["max_new_tokens"]):
+                return raw, probe
+            log.info("faster-whisper: the utterance window failed Whisper's checks; decoding the full window")
+            return self._decode(samples, None, language, initial_prompt, None, overrides)
         if frames is not None:
-            import numpy as np
+            samples = with_margin(samples, frames)
+        return self._decode(samples, frames, language, initial_prompt, encoded, overrides)
 
-            # The margin as audio silence (its log-mel is Whisper's floor, as openai-whisper pads),
-            # not faster-whisper's zero-padded log-mel: with zeros right after the speech, Whisper
-            # base repeated whole sentences into the margin (FLEURS WER 23 % against 19 %).
-            samples = np.concatenate([samples, np.zeros(max(0, frames * 160 - len(samples)), np.float32)])
+    def _decode(self, samples: Any, frames: int | None, language: str, initial_prompt: str | None,
+                encoded: EncodedWindow | None, overrides: dict[str, Any]) -> tuple[list[Any], DecodeProbe]:
+        o = self.options
+        temperatures = list(o.temperature) if isinstance(o.temperature, tuple) else [o.temperature]
         probe = DecodeProbe(self._model.model, encoded, frames)
         model = copy.copy(self._model)  # shallow: shares the loaded model; only .model differs
         model.model = probe

@@ -17,7 +17,8 @@ from assistant.errors import ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.models import hub
 from assistant.options import Device, resolve_device
-from assistant.stt.whisper_options import WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail
+from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail,
+                                           utterance_token_budget, window_failed)
 from assistant.types import AudioChunk, Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -238,17 +239,35 @@ class WhisperSTT:
             segments=segments, language_probabilities=top, task=task, duration=audio.duration)
 
     def _run(self, audio: AudioChunk, language: str, prompt: str | None) -> tuple[dict, _FirstWindowProbe]:
+        o = self.options
+        frames = encoder_frames(o, len(audio.samples))
+        if frames is None:
+            return self._transcribe(audio, language, prompt, None, o.temperature, o.sample_len)
+        # The utterance's window at the first temperature, with a token budget for its length;
+        # a window failing Whisper's checks is decoded again on the full window (window_failed).
+        budget = min(o.sample_len or 224, utterance_token_budget(len(audio.samples)))
+        first = o.temperature[0] if isinstance(o.temperature, tuple) else o.temperature
+        result, probe = self._transcribe(audio, language, prompt, frames, first, budget)
+        checks = [(s["compression_ratio"], s["avg_logprob"], s["no_speech_prob"]) for s in result["segments"]]
+        lengths = [len(probe.first.tokens)] if probe.first is not None else []
+        if not window_failed(checks, lengths, o, budget):
+            return result, probe
+        log.info("whisper: the utterance window failed Whisper's checks; decoding the full window")
+        return self._transcribe(audio, language, prompt, None, o.temperature, o.sample_len)
+
+    def _transcribe(self, audio: AudioChunk, language: str, prompt: str | None, frames: int | None,
+                    temperature: Any, sample_len: int | None) -> tuple[dict, _FirstWindowProbe]:
         import whisper
 
         o = self.options
-        probe = _FirstWindowProbe(self._model, encoder_frames(o, len(audio.samples)))
+        probe = _FirstWindowProbe(self._model, frames)
         try:
             result = whisper.transcribe(
                 probe, audio.samples, verbose=None, language=language, task=o.task, initial_prompt=prompt,
-                beam_size=o.beam_size, best_of=o.best_of or 5, temperature=o.temperature, fp16=self.fp16,
+                beam_size=o.beam_size, best_of=o.best_of or 5, temperature=temperature, fp16=self.fp16,
                 no_speech_threshold=o.no_speech_threshold, logprob_threshold=o.logprob_threshold,
                 compression_ratio_threshold=o.compression_ratio_threshold,
-                condition_on_previous_text=o.condition_on_previous_text, sample_len=o.sample_len)
+                condition_on_previous_text=o.condition_on_previous_text, sample_len=sample_len)
         except Exception as e:
             raise StageError("stt", f"whisper failed on {audio.duration:.1f} s of audio: "
                                     f"{type(e).__name__}: {e}") from e

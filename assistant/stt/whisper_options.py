@@ -60,11 +60,12 @@ class WhisperDecodingOptions(BackendOptions):
     sample_len: int | None = Field(None, ge=1, le=224, description=(
         "Most tokens decoded per 30 s window; empty: 224."))
     warmup: bool = Field(False, description="Run one short decode at load so the first turn is not slower.")
-    audio_ctx: Literal["full", "utterance"] = Field("full", description=(
-        "`utterance`: the encoder processes only the utterance (plus `audio_ctx_margin_s`), not "
-        "Whisper's whole 30 s window, as whisper.cpp's `audio_ctx` does: on a CPU most of a short "
-        "question's STT time is the encoder's 30 s window (README, \"Speed\"). `full`: the window "
-        "Whisper was trained on. Audio longer than 30 s is always encoded in full windows."))
+    audio_ctx: Literal["full", "utterance"] = Field("utterance", description=(
+        "`utterance`: the encoder processes only the utterance (plus `audio_ctx_margin_s` of "
+        "silence), not Whisper's whole 30 s window, as whisper.cpp's `audio_ctx` does: a short "
+        "question's STT about halves on a CPU, with the FLEURS WER within a point of the full "
+        "window (README, \"Short utterances in Whisper\"). `full`: always the 30 s window Whisper "
+        "was trained on. Audio longer than 30 s is always encoded in full windows."))
     audio_ctx_margin_s: float = Field(2.0, ge=0, le=30, description=(
         "With `audio_ctx: utterance`: seconds of silence encoded after the utterance. Whisper "
         "expects a quiet tail: on the FLEURS clips 2 s kept the WER of the full window, 1 s or less "
@@ -121,6 +122,30 @@ TAIL_S = 0.2
 def in_tail(start: float, duration: float) -> bool:
     """Whether a segment starting at ``start`` s lies in the tail of ``duration`` s of audio."""
     return start >= duration - TAIL_S
+
+
+def utterance_token_budget(n_samples: int) -> int:
+    """Tokens an utterance of ``n_samples`` (16 kHz) can need with ``audio_ctx: utterance``
+    (fast speech, timestamps, a language of long tokens: 15 per second, plus 20): more is a loop."""
+    return 20 + math.ceil(15 * n_samples / 16000)
+
+
+def window_failed(checks: list[tuple[float, float, float]], lengths: list[int], options: "WhisperDecodingOptions",
+                  budget: int) -> bool:
+    """Whether a one-temperature decode of the utterance's window fails Whisper's own checks,
+    the ones that would start its temperature fallback: ``checks`` holds each segment's
+    (compression ratio, avg log-probability, no-speech probability); too repetitive, too unsure
+    (unless it is silence), or a decode that reached the token ``budget`` (``lengths``: tokens of
+    each decode). Such a window is decoded again on the full 30 s window with the whole fallback
+    schedule: sampling retries of a short window loop again (14 s for one FLEURS sentence)."""
+    if any(n >= budget for n in lengths):
+        return True
+    for ratio, logprob, no_speech in checks:
+        if ratio > options.compression_ratio_threshold:
+            return True
+        if logprob < options.logprob_threshold and no_speech <= options.no_speech_threshold:
+            return True
+    return False
 
 
 def begin_transcription(stt: Any, audio: Any, language: str | None) -> tuple[Any, str | None, Any]:
