@@ -78,7 +78,10 @@ def write_config(path: Path, log: Path, overrides: list[str], voice: str = "espe
                  "tts": {"voices": {"en": {"backend": "espeak"}}},
                  "language": {"languages": ["en"], "check_reply": False},
                  "log": {"path": str(log)},
-                 "audio": {"cues": False, "barge_in": False}}
+                 "audio": {"cues": False, "barge_in": False},
+                 # the spoken "still thinking" reminder would be the first sound of a slow turn:
+                 # the benchmark times the reply
+                 "commands": {"still_thinking_s": 0}}
     whisper = starter / "whisper-base-ct2"
     if (whisper / "model.bin").is_file():
         cfg["stt"]["model"] = str(whisper)
@@ -192,8 +195,10 @@ def analyse(audio: np.ndarray, played: list[tuple[float, int, int, np.ndarray]],
     per_turn = []
     for i, (start_s, n, first_record, q) in enumerate(played):
         # the question in the recording: where the clip correlates best, from about when pacat started
+        # (onset within 0.3 s before to 1 s after pacat started: a wider window reaches into the
+        # reply, whose loud start can outweigh a quiet question once replies come within ~2 s)
         s0 = int(max(0.0, start_s - 0.3) * RATE)
-        window = audio[s0:s0 + n + 3 * RATE]
+        window = audio[s0:s0 + n + int(1.3 * RATE)]
         if len(window) < n:
             continue
         onset = s0 + int(np.argmax(correlate(window, q, mode="valid", method="fft")))

@@ -62,7 +62,7 @@ def test_the_system_message_is_a_cached_static_prompt(converted, monkeypatch):
     monkeypatch.setattr(converted, "generator", Spy())
     first, second = "".join(converted.stream(CHAT)), "".join(converted.stream(CHAT))
     assert first == second and plain
-    (n_rest, n_static, cached), again = seen[0], seen[1]
+    (_, n_static, cached), again = seen[0], seen[1]
     assert n_static > 5 and cached is True and again == seen[0]
     head = converted.tokenizer.apply_chat_template([CHAT[0].as_dict()], return_dict=True)["input_ids"]
     assert n_static == len(head)

@@ -244,7 +244,7 @@ def test_initial_prompt_and_options_reach_faster_whisper(tiny_ct2_path, jfk, mon
 
     monkeypatch.setattr(WhisperModel, "transcribe", spy)
     s = make(tiny_ct2_path, initial_prompt={"de": "Guten Tag.", "*": "Hello."}, vad_filter=True,
-             beam_size=2, temperature=[0.0, 0.4])
+             beam_size=2, temperature=[0.0, 0.4], audio_ctx="full")  # (utterance: test_audio_ctx)
     s.transcribe(jfk, language="de")
     s.transcribe(jfk, language="fr")
     s.transcribe(jfk, language="de", initial_prompt="Override.")
@@ -381,7 +381,7 @@ class _CountingModel:
 
 @pytest.mark.parametrize("exact, encodes", [(False, 1), (True, 2)])
 def test_default_detection_reuses_the_encoder_pass(tiny_ct2_path, jfk, exact, encodes):
-    s = make(tiny_ct2_path, compute_type="float32", exact_detection=exact)
+    s = make(tiny_ct2_path, compute_type="float32", exact_detection=exact, audio_ctx="full")
     s.load()
     counter = s._model.model = _CountingModel(s._model.model)
     t = s.transcribe(jfk)

@@ -138,7 +138,8 @@ def window_failed(checks: list[tuple[float, float, float]], lengths: list[int], 
     (unless it is silence), or a decode that reached the token ``budget`` (``lengths``: tokens of
     each decode). Such a window is decoded again on the full 30 s window with the whole fallback
     schedule: sampling retries of a short window loop again (14 s for one FLEURS sentence)."""
-    if any(n >= budget for n in lengths):
+    own_cap = options.sample_len is not None and options.sample_len <= budget
+    if not own_cap and any(n >= budget for n in lengths):  # (reaching the user's sample_len is no loop)
         return True
     for ratio, logprob, no_speech in checks:
         if ratio > options.compression_ratio_threshold:
