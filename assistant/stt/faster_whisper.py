@@ -25,7 +25,7 @@ from assistant.models import hub
 from assistant.options import Device
 from assistant.stt.whisper import SAMPLE_RATE, _weighted_logprob
 from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail,
-                                           utterance_token_budget, window_failed)
+                                           short_window_first)
 from assistant.threads import budget
 from assistant.types import AudioChunk, Segment, Transcript
 
@@ -418,19 +418,15 @@ class FasterWhisperSTT:
         o = self.options
         temperatures = list(o.temperature) if isinstance(o.temperature, tuple) else [o.temperature]
         frames = encoder_frames(o, len(samples))
-        if frames is not None and "temperature" not in overrides:
-            # The utterance's window, at the first temperature only and with a token budget for
-            # its length; a window that fails Whisper's checks (a loop, an unsure decode) is done
-            # again on the full 30 s window with the whole fallback schedule, where sampling retries
-            # of a short window would loop again (14 s for one FLEURS sentence).
-            short = dict(overrides, temperature=temperatures[:1],
-                         max_new_tokens=min(o.sample_len or 224, utterance_token_budget(len(samples))))
-            raw, probe = self._decode(with_margin(samples, frames), frames, language, initial_prompt, encoded, short)
-            checks = [(x.compression_ratio, x.avg_logprob, x.no_speech_prob) for x in raw]
-            if not window_failed(checks, [len(q) for q in probe.sequences], o, short["max_new_tokens"]):
-                return raw, probe
-            log.info("faster-whisper: the utterance window failed Whisper's checks; decoding the full window")
-            return self._decode(samples, None, language, initial_prompt, None, overrides)
+        if frames is not None and "temperature" not in overrides:  # (benchmarks fix the schedule)
+            def short(frames: int, budget: int) -> tuple[Any, list, list[int]]:
+                raw, probe = self._decode(with_margin(samples, frames), frames, language, initial_prompt, encoded,
+                                          dict(overrides, temperature=temperatures[:1], max_new_tokens=budget))
+                checks = [(x.compression_ratio, x.avg_logprob, x.no_speech_prob) for x in raw]
+                return (raw, probe), checks, [len(q) for q in probe.sequences]
+
+            return short_window_first(o, len(samples), short,
+                                      lambda: self._decode(samples, None, language, initial_prompt, None, overrides))
         if frames is not None:
             samples = with_margin(samples, frames)
         return self._decode(samples, frames, language, initial_prompt, encoded, overrides)

@@ -18,7 +18,7 @@ from assistant.language.names import WHISPER_LANGUAGES
 from assistant.models import hub
 from assistant.options import Device, resolve_device
 from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail,
-                                           utterance_token_budget, window_failed)
+                                           short_window_first)
 from assistant.types import AudioChunk, Segment, Transcript
 
 log = logging.getLogger(__name__)
@@ -243,17 +243,15 @@ class WhisperSTT:
         frames = encoder_frames(o, len(audio.samples))
         if frames is None:
             return self._transcribe(audio, language, prompt, None, o.temperature, o.sample_len)
-        # The utterance's window at the first temperature, with a token budget for its length;
-        # a window failing Whisper's checks is decoded again on the full window (window_failed).
-        budget = min(o.sample_len or 224, utterance_token_budget(len(audio.samples)))
         first = o.temperature[0] if isinstance(o.temperature, tuple) else o.temperature
-        result, probe = self._transcribe(audio, language, prompt, frames, first, budget)
-        checks = [(s["compression_ratio"], s["avg_logprob"], s["no_speech_prob"]) for s in result["segments"]]
-        lengths = [len(probe.first.tokens)] if probe.first is not None else []
-        if not window_failed(checks, lengths, o, budget):
-            return result, probe
-        log.info("whisper: the utterance window failed Whisper's checks; decoding the full window")
-        return self._transcribe(audio, language, prompt, None, o.temperature, o.sample_len)
+
+        def short(frames: int, budget: int) -> tuple[Any, list, list[int]]:
+            result, probe = self._transcribe(audio, language, prompt, frames, first, budget)
+            checks = [(s["compression_ratio"], s["avg_logprob"], s["no_speech_prob"]) for s in result["segments"]]
+            return (result, probe), checks, [len(probe.first.tokens)] if probe.first is not None else []
+
+        return short_window_first(o, len(audio.samples), short,
+                                  lambda: self._transcribe(audio, language, prompt, None, o.temperature, o.sample_len))
 
     def _transcribe(self, audio: AudioChunk, language: str, prompt: str | None, frames: int | None,
                     temperature: Any, sample_len: int | None) -> tuple[dict, _FirstWindowProbe]:

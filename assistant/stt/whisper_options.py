@@ -4,8 +4,9 @@ its own load-time settings (model format, precision) and describes ``model``/``d
 
 from __future__ import annotations
 
+import logging
 import math
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 from pydantic import Field, field_validator
 
@@ -147,6 +148,22 @@ def window_failed(checks: list[tuple[float, float, float]], lengths: list[int], 
         if logprob < options.logprob_threshold and no_speech <= options.no_speech_threshold:
             return True
     return False
+
+
+def short_window_first(options: "WhisperDecodingOptions", n_samples: int,
+                       short: Callable[[int, int], tuple[Any, list[tuple[float, float, float]], list[int]]],
+                       full: Callable[[], Any]) -> Any:
+    """The ``audio_ctx: utterance`` policy both backends follow: ``short(frames, budget)`` decodes
+    the utterance's window once (first temperature, ``budget`` tokens) and returns its result
+    with the checks and lengths ``window_failed`` reads; when they fail, ``full()`` decodes the
+    whole 30 s window with the configured fallback schedule."""
+    budget = min(options.sample_len or 224, utterance_token_budget(n_samples))
+    result, checks, lengths = short(encoder_frames(options, n_samples), budget)
+    if not window_failed(checks, lengths, options, budget):
+        return result
+    logging.getLogger(__name__).info("%s: the utterance window failed Whisper's checks; decoding the full window",
+                                     options.backend)
+    return full()
 
 
 def begin_transcription(stt: Any, audio: Any, language: str | None) -> tuple[Any, str | None, Any]:
