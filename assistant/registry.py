@@ -66,7 +66,7 @@ BACKENDS: dict[str, dict[str, Backend]] = {
     },
     "tts": {
         "coqui": _B("tts", "coqui", "assistant.tts.coqui:CoquiTTS",
-                    "assistant.tts.coqui:CoquiOptions", ("TTS",), "pip install coqui-tts (see README)"),
+                    "assistant.tts.coqui:CoquiOptions", ("TTS",), "pip install coqui-tts (see docs/models.md)"),
         "espeak": _B("tts", "espeak", "assistant.tts.espeak:EspeakTTS",
                      "assistant.tts.espeak:EspeakOptions", (), "apt-get install espeak-ng"),
         "piper": _B("tts", "piper", "assistant.tts.piper:PiperTTS",

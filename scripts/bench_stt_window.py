@@ -11,7 +11,7 @@ Every set-up transcribes every clip ``--repeat`` times in turn (interleaved, so 
 machine hits all set-ups alike); the table gives the median and p95 over clips of each clip's best
 time, and each set-up's median as a ratio to the first set-up's. Needs the starter pack
 (``assistant models install starter``). Word error rates for the same choice are measured with
-``assistant eval stt`` (README, "Short utterances in Whisper").
+``assistant eval stt`` (docs/quality.md, "Short utterances in Whisper").
 """
 
 from __future__ import annotations

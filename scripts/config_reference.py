@@ -1,9 +1,9 @@
 """Print the YAML reference (every backend's options and every section) as Markdown.
 
     python scripts/config_reference.py            # print
-    python scripts/config_reference.py --write    # update README.md between the markers
+    python scripts/config_reference.py --write    # update docs/configuration.md between the markers
 
-Generated from the options classes themselves, so the README can't drift from the code
+Generated from the options classes themselves, so the reference can't drift from the code
 (tests/test_readme.py checks it is current).
 """
 
@@ -57,7 +57,7 @@ def reference() -> str:
         for name in registry.names(kind):
             b = registry.BACKENDS[kind][name]
             module = b.target.partition(":")[0].replace(".", "/") + ".py"
-            out.append(f"#### `backend: {name}` — [{module}]({module})\n")
+            out.append(f"#### `backend: {name}` — [{module}](../{module})\n")
             out.append(table(b.options_class()) + "\n")
     for key, model in (("language", LanguagePolicy), ("conversation", Conversation), ("guard", SpeechGuard),
                        ("audio", AudioSettings), ("commands", CommandSettings), ("log", Logging), ("output", Output),
@@ -71,10 +71,10 @@ def reference() -> str:
 def main() -> int:
     text = reference()
     if "--write" in sys.argv:
-        readme = Path(__file__).resolve().parents[1] / "README.md"
-        body = readme.read_text()
+        page = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+        body = page.read_text()
         a, b = body.index(BEGIN) + len(BEGIN), body.index(END)
-        readme.write_text(body[:a] + "\n" + text + body[b:])
+        page.write_text(body[:a] + "\n" + text + body[b:])
     else:
         print(text)
     return 0

@@ -3,7 +3,7 @@
 The window arithmetic, that a full window through the short-window encoder is exactly the old
 computation, that both backends really encode fewer frames, and (real weights, skipped without
 the starter pack) that jfk.flac is still heard right. The WER on the FLEURS clips is in the
-README ("Short utterances in Whisper"), measured with ``assistant eval stt``.
+docs/quality.md ("Short utterances in Whisper"), measured with ``assistant eval stt``.
 """
 
 from __future__ import annotations

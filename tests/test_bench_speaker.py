@@ -44,5 +44,5 @@ def test_quick_mode_reports_latency_at_the_speaker_and_agrees_with_the_log():
     assert min(diffs) > -agreement["limit_ms"], agreement
     # Agreement: a timed figure, so the test only checks it grossly (the log must account for the
     # device buffers: before it did, the median gap was ~200 ms); the 50 ms target is the
-    # benchmark's to report (`agreement.within_limit`, README "Latency at the speaker").
+    # benchmark's to report (`agreement.within_limit`, docs/benchmarks.md "Latency at the speaker").
     assert abs(agreement["device_minus_log_ms"]["p50"]) < 150, agreement

@@ -29,7 +29,7 @@ FLEURS = Path(__file__).resolve().parents[2] / "shared" / "audio" / "fleurs"
 SR = 16000
 REPLY_S = 3.0
 LOOP_LATENCY_MS = 60
-LOOP_GAIN_DB = -6  # replies and user at the same loudness: the echo ~6 dB below the user (README)
+LOOP_GAIN_DB = -6  # replies and user at the same loudness: the echo ~6 dB below the user (docs/quality.md)
 
 
 @dataclass
@@ -193,7 +193,7 @@ def measure(pulse, trials: int, cancel: bool, gate_db: float = 0.0) -> Result:
 
 def test_echo_canceller_prevents_self_interruption(pulse):
     """The issue's targets (0 of 20 self-interruptions, 19 of 20 barge-ins within 200 ms) are not
-    met yet (README has the figures); this guards what the canceller achieves today."""
+    met yet (docs/quality.md has the figures); this guards what the canceller achieves today."""
     trials = 5
     with_aec = measure(pulse, trials, cancel=True)
     without = measure(pulse, trials, cancel=False)

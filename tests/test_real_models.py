@@ -15,7 +15,7 @@ from assistant.eval.wer import word_errors
 from tests.shared import shared_audio, starter_model
 
 JFK = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
-LID_MIN = 48  # measured 50/50 (README "Quality"); a small margin for other CPUs' int8 kernels
+LID_MIN = 48  # measured 50/50 (docs/quality.md); a small margin for other CPUs' int8 kernels
 
 
 @pytest.fixture(scope="module")

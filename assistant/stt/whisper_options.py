@@ -65,7 +65,7 @@ class WhisperDecodingOptions(BackendOptions):
         "`utterance`: the encoder processes only the utterance (plus `audio_ctx_margin_s` of "
         "silence), not Whisper's whole 30 s window, as whisper.cpp's `audio_ctx` does: a short "
         "question's STT about halves on a CPU, with the FLEURS WER within a point of the full "
-        "window (README, \"Short utterances in Whisper\"). `full`: always the 30 s window Whisper "
+        "window (docs/quality.md, \"Short utterances in Whisper\"). `full`: always the 30 s window Whisper "
         "was trained on. Audio longer than 30 s is always encoded in full windows."))
     audio_ctx_margin_s: float = Field(2.0, ge=0, le=30, description=(
         "With `audio_ctx: utterance`: seconds of silence encoded after the utterance. Whisper "

@@ -309,10 +309,10 @@ def import_tts() -> type:
             if importlib.util.find_spec("TTS") is None:
                 raise MissingDependencyError(
                     "the coqui TTS backend needs the coqui-tts package, which is not installed",
-                    "pip install coqui-tts (see README)",
+                    "pip install coqui-tts (see docs/models.md)",
                 ) from error
             missing = getattr(error, "name", None)  # e.g. "six", which coqui-tts uses but doesn't declare
             hint = f"pip install {missing}" if isinstance(error, ModuleNotFoundError) and missing \
-                else "see the README's coqui-tts install notes"
+                else "see the coqui-tts install notes in docs/models.md"
             raise MissingDependencyError(f"coqui-tts could not be imported: {error}", hint) from error
     return TTS
