@@ -1,5 +1,6 @@
-"""The README is part of the interface: its test command is what CI runs, its YAML reference is
-generated from the code, and every command it lists exists."""
+"""The README is part of the interface: its test command is what CI runs, every command it lists
+exists, and its links into docs/ resolve; the YAML reference in docs/configuration.md is generated
+from the code."""
 
 import re
 import subprocess
