@@ -32,6 +32,9 @@ def run_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config, overrides)
     bot = Assistant.from_config(config=config)
     bot.load()
+    # the framework's own WebSocket limit sits well above the app's, so that the app can answer a
+    # message over server.max_message_bytes with an error event instead of a bare close
+    ws_max = max(16 * 2**20, 4 * config.server.max_message_bytes)
     uvicorn.run(create_app(bot), host=config.server.host, port=config.server.port, log_level="warning",
-                ws_max_size=config.server.max_message_bytes)
+                ws_max_size=ws_max)
     return 0

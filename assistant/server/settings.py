@@ -17,3 +17,16 @@ class ServerSettings(Section):
     max_message_bytes: int = Field(
         2_000_000, ge=1024, description="Largest WebSocket message or uploaded file accepted (bytes).")
     max_turn_audio_s: float = Field(60.0, gt=0, description="Longest user audio buffered for one turn (seconds).")
+    max_text_chars: int = Field(
+        4000, ge=1, description="Longest user text accepted for one realtime turn (characters).")
+    max_queued_turns: int = Field(
+        4, ge=1, description="Turns one realtime connection may have waiting behind the running one.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names clients may reach the server by, besides loopback (localhost, 127.0.0.1, ::1) and "
+                    "server.host; every request's Host header is checked (DNS rebinding). '*.example.com' "
+                    "matches subdomains; ['*'] turns the check off.")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins (scheme://host:port) whose pages may call the server, besides loopback "
+                    "origins and the server's own; a request with another Origin is refused. ['*'] allows any.")
