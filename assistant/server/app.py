@@ -36,7 +36,8 @@ from assistant.pipeline import Assistant
 from assistant.server.realtime import RealtimeSession
 from assistant.types import AudioChunk, Utterance
 
-OUTBOX_EVENTS = 2048  # events queued for a client that is slow to read; more and it is disconnected
+OUTBOX_EVENTS = 4096  # events (and bytes) queued for a client that is slow to read; more: disconnected
+OUTBOX_BYTES = 32 * 2**20
 INBOX_MESSAGES = 64  # client messages received ahead of its session
 MEDIA = {"wav": "audio/wav", "mp3": "audio/mpeg", "opus": "audio/ogg", "flac": "audio/flac"}
 
@@ -48,8 +49,8 @@ class SpeechRequest(BaseModel):
     response_format: str = "wav"
 
 
-def _api_key(bot: Assistant) -> str | None:
-    name = bot.config.server.api_key_env
+def _api_key(bot: Assistant, limits) -> str | None:
+    name = limits.api_key_env
     return os.environ.get(name) or None if name else None
 
 
@@ -166,13 +167,15 @@ class BodyLimit:
             await _error(413, message, "request_too_large")(scope, receive, send)
 
 
-def create_app(bot: Assistant) -> FastAPI:
+def create_app(bot: Assistant, limits=None) -> FastAPI:
+    """The app over ``bot``; ``limits`` (a ServerSettings) replaces the config's ``server:`` section."""
     app = FastAPI(title="assistant", docs_url=None, redoc_url=None)
-    limits = bot.config.server
-    key = _api_key(bot)
+    limits = limits or bot.config.server
+    key = _api_key(bot, limits)
     secrets.register(key)  # masked in every message and log record, like the backends' keys
     stage_lock = threading.Lock()  # REST calls use the shared models one at a time
     sessions: set[RealtimeSession] = set()
+    app.state.sessions = sessions  # (the open realtime sessions: tests look)
 
     def vad():
         from assistant.audio.vad import make_vad
@@ -254,24 +257,28 @@ def create_app(bot: Assistant) -> FastAPI:
                 "message": f"{limits.max_sessions} sessions are open (server.max_sessions); try again later"}})
             await ws.close(code=1013)
             return
-        outbox: asyncio.Queue = asyncio.Queue(OUTBOX_EVENTS)
+        outbox: asyncio.Queue = asyncio.Queue()
+        queued = [0]  # bytes waiting in the outbox
         inbox: asyncio.Queue = asyncio.Queue(INBOX_MESSAGES)
         loop = asyncio.get_running_loop()
-        stalled = asyncio.Event()  # the client does not read what it is sent
+        stalled = asyncio.Event()  # the client does not read what it is sent: it is disconnected
 
         def put(event: dict[str, Any]) -> None:
-            try:
-                outbox.put_nowait(event)
-            except asyncio.QueueFull:
+            text = json.dumps(event)
+            if stalled.is_set() or outbox.qsize() >= OUTBOX_EVENTS or queued[0] + len(text) > OUTBOX_BYTES:
                 stalled.set()
+                return
+            queued[0] += len(text)
+            outbox.put_nowait(text)
 
         def send(event: dict[str, Any]) -> None:  # from any thread
             loop.call_soon_threadsafe(put, event)
 
         async def writer() -> None:
             while True:
-                event = await outbox.get()
-                await ws.send_text(json.dumps(event))
+                text = await outbox.get()
+                queued[0] -= len(text)
+                await ws.send_text(text)
 
         async def reader() -> None:  # a bounded inbox: a client faster than its session waits (TCP backpressure)
             while True:

@@ -35,7 +35,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
-from assistant.audio.endpointing import Endpointer, SpeechStarted
+from assistant.audio.endpointing import FRAME_S, Endpointer, SpeechStarted
 from assistant.secrets import redact
 from assistant.engine import ReplySink, TextInput, TurnEngine, TurnPolicy
 from assistant.engine.commands import interrupts
@@ -297,6 +297,7 @@ class RealtimeSession:
         self.waiting: set[threading.Event] = set()  # the cancel events of turns not started yet
         self.lock = asyncio.Lock()  # one turn at a time per conversation
         self.closed = False
+        self.running = False  # a turn is in the engine
         self.speech_item: str | None = None  # the item id announced with speech_started
         self.last_item: str | None = None
         # this connection's parsing, decoding and VAD: off the event loop, in order, one at a time
@@ -351,8 +352,10 @@ class RealtimeSession:
         else:
             detection, given = session.turn_detection, "turn_detection" in session.model_fields_set
         if given:
-            if detection is not None and detection.type != "server_vad":
-                raise BadEvent("turn_detection: only {type: server_vad} or null", "unsupported_turn_detection")
+            if detection is not None and detection.type not in ("server_vad", "semantic_vad"):
+                raise BadEvent("turn_detection: only {type: server_vad} (semantic_vad is taken as server_vad: "
+                               "the VAD, with Smart Turn when audio.end_of_turn says so) or null",
+                               "unsupported_turn_detection")
             silence = detection.silence_duration_ms if detection else None
             if silence is not None and not 100 <= silence <= 5000:
                 raise BadEvent("turn_detection.silence_duration_ms: a number from 100 to 5000", "invalid_event")
@@ -403,7 +406,8 @@ class RealtimeSession:
                 self.commit(ev, item)
 
     def endpointer_time(self) -> float:
-        return getattr(self.endpointer, "offset", 0.0) if self.endpointer else 0.0
+        """Stream seconds the VAD has seen since its last reset."""
+        return self.endpointer._frame_index * FRAME_S if self.endpointer else 0.0
 
     def commit(self, utterance: Utterance, item: str) -> None:
         self.send({"type": "input_audio_buffer.committed", "event_id": _id("event"), "item_id": item,
@@ -496,7 +500,11 @@ class RealtimeSession:
             if isinstance(source, TextInput):
                 sink.start_response()
             if not cancel.is_set():  # (a typed "stop" dropped it before it started)
-                await asyncio.to_thread(self.engine.run, self.session, source, sink, SERVER, turn, cancel)
+                self.running = True
+                try:
+                    await asyncio.to_thread(self.engine.run, self.session, source, sink, SERVER, turn, cancel)
+                finally:
+                    self.running = False  # (the turn's log line is written)
             if turn.status == "command" and self.endpointer is not None:  # patient mode: the VAD's silence
                 self.endpointer.set_min_silence_ms(self.session.commands.end_of_turn_silence_ms(
                     self.engine.config.audio.min_silence_ms))

@@ -15,8 +15,11 @@ class ServerSettings(Section):
                           "(`Authorization: Bearer KEY`); null or unset variable: no key required.")
     max_sessions: int = Field(32, ge=1, description="Realtime connections served at once; more are refused.")
     max_message_bytes: int = Field(
-        2_000_000, ge=1024, description="Largest WebSocket message or uploaded file accepted (bytes).")
-    max_turn_audio_s: float = Field(60.0, gt=0, description="Longest user audio buffered for one turn (seconds).")
+        2_000_000, ge=1024, description="Largest WebSocket message or uploaded file accepted (bytes); a "
+                                            "larger request body is refused while it arrives.")
+    max_turn_audio_s: float = Field(
+        60.0, gt=0, description="Longest user audio of one turn (seconds): the realtime buffer, an utterance under "
+                                "server VAD (cut there), an upload (refused, decoding stops there).")
     max_text_chars: int = Field(
         4000, ge=1, description="Longest user text accepted for one realtime turn (characters).")
     max_queued_turns: int = Field(
