@@ -38,7 +38,7 @@ from assistant.types import AudioChunk, Utterance
 
 OUTBOX_EVENTS = 4096  # events (and bytes) queued for a client that is slow to read; more: disconnected
 OUTBOX_BYTES = 32 * 2**20
-INBOX_MESSAGES = 64  # client messages received ahead of its session
+INBOX_MESSAGES = 16  # client messages received ahead of its session (each at most max_message_bytes)
 MEDIA = {"wav": "audio/wav", "mp3": "audio/mpeg", "opus": "audio/ogg", "flac": "audio/flac"}
 
 
@@ -285,7 +285,12 @@ def create_app(bot: Assistant, limits=None) -> FastAPI:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
                     return
-                await inbox.put(message.get("text") if message.get("text") is not None else message.get("bytes", b""))
+                raw = message.get("text") if message.get("text") is not None else message.get("bytes", b"")
+                if len(raw) > limits.max_message_bytes:  # answered now, never queued (memory stays bounded)
+                    session.error(f"message of {len(raw)} bytes is over the limit of {limits.max_message_bytes} "
+                                  "(server.max_message_bytes); send audio in smaller appends", "message_too_large")
+                    continue
+                await inbox.put(raw)
 
         async def handler() -> None:
             while True:
