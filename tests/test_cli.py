@@ -82,6 +82,7 @@ def test_respond_jfk_end_to_end(tiny_config, tmp_path):
     assert audible(out) > 1e-3
     rec = records(tiny_config)[before]
     assert rec["input"] == str(JFK) and rec["output"] == str(out) and rec["reply"] == turn["reply"]
+    assert turn["id"] == rec["id"] and turn["session"] == rec["session"] and turn["turn"] == rec["turn"]
 
 
 @needs_audio

@@ -120,18 +120,93 @@ def wav_bytes(audio: AudioChunk) -> bytes:
     return buffer.getvalue()
 
 
-def decode_bytes(data: bytes, sample_rate: int, what: str = "audio") -> AudioChunk:
-    """Decode an encoded file held in memory (mp3, opus, flac, aac, wav, ...) to float32 mono at
-    ``sample_rate`` with one ffmpeg process; ``what`` names the data in the error message."""
+# Data from elsewhere (an upload, a remote server's reply) is decoded with the format pinned to one
+# of these real audio containers, sniffed from its first bytes here, never probed by ffmpeg: probing
+# would accept an HLS playlist or a concat list, which name other files and URLs for ffmpeg to read.
+# Formats ffmpeg reads as a stream come through a pipe with only the pipe protocol allowed; MP4/M4A
+# (whose index may sit at the end) through a private temporary file with only the file protocol
+# allowed and the container's external data references off.
+UNTRUSTED_FORMATS = "wav, flac, mp3, ogg (vorbis/opus), m4a/mp4, webm/mkv, aac (adts), aiff, caf"
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The ffmpeg demuxer for ``data`` by its magic bytes, among real audio containers only."""
+    head = data[:16]
+    if head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE":
+        return "wav"
+    if head[:4] == b"fLaC":
+        return "flac"
+    if head[:4] == b"OggS":
+        return "ogg"
+    if head[4:8] == b"ftyp":
+        return "mov"
+    if head[:4] == b"\x1aE\xdf\xa3":
+        return "matroska"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "aiff"
+    if head[:4] == b"caff":
+        return "caf"
+    if head[:3] == b"ID3":
+        return "mp3"
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:
+        return "aac" if head[1] & 0x06 == 0 else "mp3"  # ADTS has layer bits 00
+    return None
+
+
+def decode_bytes(data: bytes, sample_rate: int, what: str = "audio", max_seconds: float | None = None,
+                 timeout_s: float = 120.0) -> AudioChunk:
+    """Decode an encoded file held in memory that came from someone else (an upload, a server's
+    reply) to float32 mono at ``sample_rate``: the format is pinned to a real audio container
+    sniffed from the bytes (anything else is refused), ffmpeg may read nothing but this data, and
+    it stops decoding after ``max_seconds`` (longer audio is refused, not truncated) or
+    ``timeout_s`` of work. ``what`` names the data in the error messages, which never show a path."""
+    import os
+    import tempfile
+
     if not data:
         raise AudioFileError(f"{what} is empty (0 bytes)")
-    cmd = [_ffmpeg(), "-nostdin", "-hide_banner", "-v", "error", "-i", "pipe:0",
-           "-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1", "-ar", str(sample_rate), "pipe:1"]
-    proc = subprocess.run(cmd, input=data, capture_output=True)
+    fmt = sniff_format(data)
+    if fmt is None:
+        raise UnsupportedAudioError(f"{what} is not audio in a format accepted here",
+                                    f"send one of: {UNTRUSTED_FORMATS}")
+    out = ["-vn", "-f", "f32le", "-acodec", "pcm_f32le", "-ac", "1", "-ar", str(sample_rate)]
+    if max_seconds is not None:
+        out += ["-t", f"{max_seconds + 1.0 / sample_rate * 2:.6f}"]  # one sample past the limit shows it
+    base = [_ffmpeg(), "-nostdin", "-hide_banner", "-v", "error"]
+    tmp = None
+    try:
+        if fmt == "mov":
+            fd, tmp = tempfile.mkstemp(prefix="assistant-", suffix=".upload")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            cmd = base + ["-protocol_whitelist", "file", "-enable_drefs", "0", "-f", fmt, "-i", tmp] + out + ["pipe:1"]
+            stdin = None
+        else:
+            cmd = base + ["-protocol_whitelist", "pipe", "-f", fmt, "-i", "pipe:0"] + out + ["pipe:1"]
+            stdin = data
+        try:
+            proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise AudioFileError(f"decoding {what} took over {timeout_s:g} s; it was stopped") from None
+    finally:
+        if tmp is not None:
+            os.unlink(tmp)
     samples = np.frombuffer(proc.stdout, dtype=np.float32).copy()
     if proc.returncode != 0 or not len(samples):
         errors = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         reason = errors[-1] if errors else f"ffmpeg exited with {proc.returncode}"
+        if tmp is not None:
+            reason = reason.replace(tmp, "input")
         raise AudioFileError(f"cannot decode {what}: it is corrupt, truncated or not audio ({reason})")
+    if max_seconds is not None and len(samples) > round(max_seconds * sample_rate):
+        raise AudioTooLongError(f"{what} is longer than {max_seconds:g} s", "send a shorter recording")
     check_finite(samples, what)
     return AudioChunk(samples, sample_rate)
+
+
+class UnsupportedAudioError(AudioFileError):
+    """Data from elsewhere is not in one of the accepted audio containers."""
+
+
+class AudioTooLongError(AudioFileError):
+    """Data from elsewhere decodes to more audio than allowed."""

@@ -131,8 +131,8 @@ def entry() -> None:
     import sys as _sys
 
     code = main(_sys.argv[1:])
-    if _command == "chat":
-        _sys.stdout.flush()
+    if _command == "chat" or code in (130, TERMINATED_EXIT):  # (interrupted: the turn log line is written;
+        _sys.stdout.flush()                                  # a model thread still working is not waited for)
         _sys.stderr.flush()
         os._exit(code)
     raise SystemExit(code)

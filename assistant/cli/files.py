@@ -57,8 +57,10 @@ def run_respond(args: argparse.Namespace) -> int:
     with console.status("loading models…"):
         bot.load(("stt", "llm"))
     turn = bot.respond(audio, output=output, source=str(source), timings={"decode": decode_ms})
-    if args.json:
-        print(json.dumps(turn.to_dict(), ensure_ascii=False, indent=2))
+    if args.json:  # the turn's id as in the turn log: "<session>-<turn>", with both parts
+        record = {"id": f"{bot.session.id}-{turn.id}", "session": bot.session.id, "turn": turn.id}
+        print(json.dumps(record | {k: v for k, v in turn.to_dict().items() if k != "id"}, ensure_ascii=False,
+                         indent=2))
     else:
         print_turn(turn)
     return NO_SPEECH_EXIT if turn.status == "no_speech" else 0

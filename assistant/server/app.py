@@ -19,10 +19,13 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Form, HTTPException, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
+from starlette.datastructures import Headers
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from assistant.errors import AssistantError
 from assistant import secrets
@@ -33,6 +36,9 @@ from assistant.pipeline import Assistant
 from assistant.server.realtime import RealtimeSession
 from assistant.types import AudioChunk, Utterance
 
+OUTBOX_EVENTS = 4096  # events (and bytes) queued for a client that is slow to read; more: disconnected
+OUTBOX_BYTES = 32 * 2**20
+INBOX_MESSAGES = 16  # client messages received ahead of its session (each at most max_message_bytes)
 MEDIA = {"wav": "audio/wav", "mp3": "audio/mpeg", "opus": "audio/ogg", "flac": "audio/flac"}
 
 
@@ -43,8 +49,8 @@ class SpeechRequest(BaseModel):
     response_format: str = "wav"
 
 
-def _api_key(bot: Assistant) -> str | None:
-    name = bot.config.server.api_key_env
+def _api_key(bot: Assistant, limits) -> str | None:
+    name = limits.api_key_env
     return os.environ.get(name) or None if name else None
 
 
@@ -61,13 +67,115 @@ def _authorized(headers, key: str | None) -> bool:
     return hmac.compare_digest(token.encode(), key.encode())
 
 
-def create_app(bot: Assistant) -> FastAPI:
+LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "[::]", "")
+
+
+def _error(status: int, message: str, code: str) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "code": code}}, status)
+
+
+def allowed_hosts(limits) -> list[str]:
+    """The Host names the server answers to: loopback, ``server.host`` and ``server.allowed_hosts``."""
+    hosts = [*LOOPBACK, *limits.allowed_hosts]
+    if limits.host not in WILDCARD_HOSTS:
+        hosts.append(limits.host)
+    return hosts
+
+
+class OriginGuard:
+    """Requests a web page makes carry ``Origin``; only the server's own page, loopback pages and
+    ``server.allowed_origins`` may call (a WebSocket handshake or a multipart POST is not
+    preflighted by browsers, so CORS alone would not stop a foreign page). No ``Origin``: not a
+    browser, allowed (the API key, if set, still applies)."""
+
+    def __init__(self, app, allowed: list[str]) -> None:
+        self.app = app
+        self.allowed = {o.lower().rstrip("/") for o in allowed}
+
+    def permits(self, origin: str, host: str | None) -> bool:
+        origin = origin.strip().lower().rstrip("/")
+        if "*" in self.allowed or origin in self.allowed:
+            return True
+        try:
+            parts = urlsplit(origin)
+            name = parts.hostname
+        except ValueError:
+            return False
+        if parts.scheme not in ("http", "https") or not name:
+            return False
+        return name in LOOPBACK or (host is not None and parts.netloc == host.lower())
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = Headers(scope=scope)
+            origin = headers.get("origin")
+            if origin is not None and not self.permits(origin, headers.get("host")):
+                response = _error(403, "requests from the web page at this origin are not allowed "
+                                       "(server.allowed_origins)", "origin_not_allowed")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """Refuses a request body over ``limit`` bytes while it arrives (Content-Length first, then
+    counting), before any of it is parsed or spooled to disk."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        message = (f"the request is over {self.limit} bytes (server.max_message_bytes plus room for the form); "
+                   "send a smaller file")
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await _error(413, message, "request_too_large")(scope, receive, send)
+        seen = 0
+        over = False
+        started = False
+
+        async def counted():
+            nonlocal seen, over
+            event = await receive()
+            if event["type"] == "http.request":
+                seen += len(event.get("body", b""))
+                if seen > self.limit:
+                    over = True
+                    raise BodyTooLarge()
+            return event
+
+        async def guarded(event):
+            nonlocal started
+            if over:
+                return  # whatever the app says about the broken body, the answer is 413
+            started = True
+            await send(event)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not over:
+                raise
+        if over and not started:
+            await _error(413, message, "request_too_large")(scope, receive, send)
+
+
+def create_app(bot: Assistant, limits=None) -> FastAPI:
+    """The app over ``bot``; ``limits`` (a ServerSettings) replaces the config's ``server:`` section."""
     app = FastAPI(title="assistant", docs_url=None, redoc_url=None)
-    limits = bot.config.server
-    key = _api_key(bot)
+    limits = limits or bot.config.server
+    key = _api_key(bot, limits)
     secrets.register(key)  # masked in every message and log record, like the backends' keys
     stage_lock = threading.Lock()  # REST calls use the shared models one at a time
     sessions: set[RealtimeSession] = set()
+    app.state.sessions = sessions  # (the open realtime sessions: tests look)
 
     def vad():
         from assistant.audio.vad import make_vad
@@ -80,6 +188,11 @@ def create_app(bot: Assistant) -> FastAPI:
             return JSONResponse({"error": {"message": "missing or wrong API key (send Authorization: Bearer KEY)",
                                            "type": "invalid_request_error", "code": "invalid_api_key"}}, 401)
         return await call_next(request)
+
+    # outermost last: the Host, then the Origin, then the body's size, before anything else runs
+    app.add_middleware(BodyLimit, limit=limits.max_message_bytes + 65536)
+    app.add_middleware(OriginGuard, allowed=limits.allowed_origins)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(limits), www_redirect=False)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
@@ -101,8 +214,7 @@ def create_app(bot: Assistant) -> FastAPI:
         data = await file.read(limits.max_message_bytes + 1)
         if len(data) > limits.max_message_bytes:
             raise HTTPException(413, f"the file is over {limits.max_message_bytes} bytes (server.max_message_bytes)")
-        transcript = await asyncio.to_thread(_transcribe, bot, data, Path(file.filename or "audio").suffix,
-                                             language, stage_lock)
+        transcript = await asyncio.to_thread(_transcribe, bot, data, language, stage_lock, limits.max_turn_audio_s)
         if response_format == "text":
             return PlainTextResponse(transcript.text + "\n")
         if response_format in ("srt", "vtt"):
@@ -125,6 +237,8 @@ def create_app(bot: Assistant) -> FastAPI:
             raise HTTPException(400, "input is empty")
         if len(request.input) > 4096:
             raise HTTPException(400, "input is over 4096 characters")
+        if not _encodable(request.input):
+            raise HTTPException(400, "input holds a lone surrogate (\\ud800-\\udfff), which is not text")
         language = request.voice if request.voice and is_code(request.voice) else bot.config.language.default
         data = await asyncio.to_thread(_synthesize, bot, request.input, language, request.response_format,
                                        stage_lock)
@@ -144,52 +258,92 @@ def create_app(bot: Assistant) -> FastAPI:
             await ws.close(code=1013)
             return
         outbox: asyncio.Queue = asyncio.Queue()
+        queued = [0]  # bytes waiting in the outbox
+        inbox: asyncio.Queue = asyncio.Queue(INBOX_MESSAGES)
         loop = asyncio.get_running_loop()
+        stalled = asyncio.Event()  # the client does not read what it is sent: it is disconnected
+
+        def put(event: dict[str, Any]) -> None:
+            text = json.dumps(event)
+            if stalled.is_set() or outbox.qsize() >= OUTBOX_EVENTS or queued[0] + len(text) > OUTBOX_BYTES:
+                stalled.set()
+                return
+            queued[0] += len(text)
+            outbox.put_nowait(text)
 
         def send(event: dict[str, Any]) -> None:  # from any thread
-            loop.call_soon_threadsafe(outbox.put_nowait, event)
+            loop.call_soon_threadsafe(put, event)
 
         async def writer() -> None:
             while True:
-                event = await outbox.get()
-                await ws.send_text(json.dumps(event))
+                text = await outbox.get()
+                queued[0] -= len(text)
+                await ws.send_text(text)
 
-        session = RealtimeSession(bot.engine, send, limits, vad)
-        sessions.add(session)
-        out = asyncio.create_task(writer())
-        session.start()
-        try:
+        async def reader() -> None:  # a bounded inbox: a client faster than its session waits (TCP backpressure)
             while True:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
-                    break
+                    return
                 raw = message.get("text") if message.get("text") is not None else message.get("bytes", b"")
-                await session.handle(raw)
+                if len(raw) > limits.max_message_bytes:  # answered now, never queued (memory stays bounded)
+                    session.error(f"message of {len(raw)} bytes is over the limit of {limits.max_message_bytes} "
+                                  "(server.max_message_bytes); send audio in smaller appends", "message_too_large")
+                    continue
+                await inbox.put(raw)
+
+        async def handler() -> None:
+            while True:
+                await session.handle(await inbox.get())
+
+        session = RealtimeSession(bot.engine, send, limits, vad)
+        sessions.add(session)
+        session.start()
+        tasks = [asyncio.create_task(t()) for t in (writer, reader, handler)] + [
+            asyncio.create_task(stalled.wait())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         except WebSocketDisconnect:
             pass
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             session.close()
             sessions.discard(session)
+            if stalled.is_set():  # a reader that never reads would hold the close handshake too
+                try:
+                    await asyncio.wait_for(ws.close(code=1008, reason="the client does not read its events"), 2)
+                except Exception:
+                    pass
             for task in list(session.tasks):
                 try:
                     await asyncio.wait_for(task, 30)
                 except Exception:
                     pass
-            out.cancel()
 
     return app
 
 
-def _transcribe(bot: Assistant, data: bytes, suffix: str, language: str | None, lock: threading.Lock):
-    from assistant.audio.io import load_audio
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
-    with tempfile.NamedTemporaryFile(suffix=suffix or ".audio") as f:
-        f.write(data)
-        f.flush()
-        try:
-            audio = load_audio(f.name, 16000)
-        except AssistantError as e:
-            raise HTTPException(400, f"cannot decode the uploaded audio: {e}") from None
+
+def _transcribe(bot: Assistant, data: bytes, language: str | None, lock: threading.Lock, max_seconds: float):
+    from assistant.audio.io import AudioTooLongError, UnsupportedAudioError, decode_bytes
+
+    try:  # the client's file name plays no part: the format is sniffed and pinned, no path is made of it
+        audio = decode_bytes(data, 16000, "the uploaded file", max_seconds=max_seconds)
+    except UnsupportedAudioError as e:
+        raise HTTPException(415, str(e)) from None
+    except AudioTooLongError as e:
+        raise HTTPException(413, f"{e.message} (server.max_turn_audio_s)") from None
+    except AssistantError as e:
+        raise HTTPException(400, str(e)) from None
     if audio.duration == 0:
         raise HTTPException(400, "the uploaded audio is empty")
     state = LanguageState()

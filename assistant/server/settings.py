@@ -15,5 +15,21 @@ class ServerSettings(Section):
                           "(`Authorization: Bearer KEY`); null or unset variable: no key required.")
     max_sessions: int = Field(32, ge=1, description="Realtime connections served at once; more are refused.")
     max_message_bytes: int = Field(
-        2_000_000, ge=1024, description="Largest WebSocket message or uploaded file accepted (bytes).")
-    max_turn_audio_s: float = Field(60.0, gt=0, description="Longest user audio buffered for one turn (seconds).")
+        2_000_000, ge=1024, description="Largest WebSocket message or uploaded file accepted (bytes); a "
+                                            "larger request body is refused while it arrives.")
+    max_turn_audio_s: float = Field(
+        60.0, gt=0, description="Longest user audio of one turn (seconds): the realtime buffer, an utterance under "
+                                "server VAD (cut there), an upload (refused, decoding stops there).")
+    max_text_chars: int = Field(
+        4000, ge=1, description="Longest user text accepted for one realtime turn (characters).")
+    max_queued_turns: int = Field(
+        4, ge=1, description="Turns one realtime connection may have waiting behind the running one.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names clients may reach the server by, besides loopback (localhost, 127.0.0.1, ::1) and "
+                    "server.host; every request's Host header is checked (DNS rebinding). '*.example.com' "
+                    "matches subdomains; ['*'] turns the check off.")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins (scheme://host:port) whose pages may call the server, besides loopback "
+                    "origins and the server's own; a request with another Origin is refused. ['*'] allows any.")
