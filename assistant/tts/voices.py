@@ -108,17 +108,24 @@ class VoiceRouter:
     def describe(self, language: str) -> str:
         """Which voice would speak ``language``, loading only cheap voices (espeak-ng), for
         `assistant languages`. Model voices are judged by their options, not loaded."""
+        voice = self.expected(language)
+        if voice is None:
+            return "none (caption only)"
+        return voice.label if voice.source == "mapped" else f"{voice.label} ({voice.source})"
+
+    def expected(self, language: str) -> Voice | None:
+        """The voice ``describe`` names (None: no voice)."""
         for voice in self.candidates(language):
             if voice.source == "mapped":
-                return voice.label
+                return voice
             if voice.options.backend == "espeak":
                 engine = self._engine(voice)
                 if engine is None or engine.supports(language) is False:
                     continue
             elif self._factory(voice.options).supports(language) is False:
                 continue
-            return f"{voice.label} ({voice.source})"
-        return "none (caption only)"
+            return voice
+        return None
 
     def synthesize(self, text: str, language: str) -> tuple[Voice, Iterator[AudioChunk]]:
         found = self.resolve(language)
