@@ -356,6 +356,11 @@ def test_doctor_exit_codes(models_home, tmp_path, tiny_whisper_path, tiny_llm_pa
     monkeypatch.setattr(devices, "list_devices", lambda: [])
     assert main(["doctor", "-c", str(good)]) == 6
     assert "no input device" in capsys.readouterr().out
+    monkeypatch.setattr(devices, "list_devices", lambda: _devices(1, 2))
+    voices = "tts.voices={en: {backend: espeak, voice: en}, de: {backend: espeak, voice: de}}"
+    assert main(["doctor", "-c", str(good), "--set", voices]) == 0  # a poor voice is a warning, not a failure
+    out = " ".join(capsys.readouterr().out.split())
+    assert "poorly understood: de (espeak" in out and "py-nanotts" in out
 
 
 # ----------------------------------------------------------------------------- the real pack
