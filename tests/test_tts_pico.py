@@ -212,3 +212,16 @@ def test_round_trip_through_the_starter_whisper():
         assert results[lang]["voice"].startswith("pico"), results[lang]
         assert results[lang]["wer"] is not None and results[lang]["wer"] <= 0.30, results[lang]
     assert sum(r["wer"] for r in results.values()) / len(results) <= 0.15, results
+
+
+def test_quality_table_marks_poor_voices():
+    from assistant.tts import quality
+
+    assert quality.verdict("espeak", "de").poor and "py-nanotts" in quality.verdict("espeak", "de").fix
+    assert quality.verdict("espeak", "sw").poor  # not measured: espeak-ng outside English is assumed poor
+    assert "pt_BR-faber-medium" in quality.verdict("espeak", "pt").fix
+    assert not quality.verdict("pico", "de").poor and not quality.verdict("piper", "en").poor
+    assert not quality.verdict("coqui", "de").poor  # not measured here: not called poor
+    for (backend, language), wer in {**quality.SENTENCES_WER, **quality.FLEURS_WER}.items():
+        assert backend in quality.RANKING and 0 <= wer < 2
+        assert quality.verdict(backend, language).poor == (quality.measured(backend, language) > quality.POOR_WER)
