@@ -495,9 +495,9 @@ def test_resolve_models_gives_pico_before_espeak_where_pico_speaks_the_language(
     config = load_config(Path(__file__).resolve().parents[1] / "configs" / "cpu.yaml")  # Piper de/es/fr/pt, downloaded on first use
     new, notes = resolve_models(config)
     backends = {lang: v.backend for lang, v in new.tts.voices.items()}
-    assert backends == {"en": "pico", "de": "pico", "es": "pico", "fr": "pico"}  # pt: the fallback
+    assert backends == {"en": "pico", "de": "pico", "es": "pico", "fr": "pico", "it": "pico"}  # pt: the fallback
     assert new.tts.fallback.backend == "espeak"
-    assert len(notes) == 1 and "Pico for de, es, fr" in notes[0] and "espeak for pt" in notes[0]
+    assert len(notes) == 1 and "Pico for de, es, fr, it" in notes[0] and "espeak for pt" in notes[0]
     defaults = load_config(None, ["tts.voices={it: {backend: coqui, model: tts_models/it/mai_female/vits}, "
                                   "nl: {backend: coqui, model: tts_models/nl/css10/vits}}"])
     new, _ = resolve_models(defaults)

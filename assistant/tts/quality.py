@@ -54,10 +54,10 @@ class Verdict:
     fix: str | None  # how to get a better voice, when poor
 
 
-def _better_voice_hint(language: str) -> str:
+def _better_voice_hint(language: str, backend: str) -> str:
     from assistant.tts.pico import pico_voice
 
-    if pico_voice(language) is not None:
+    if pico_voice(language) is not None and backend == "espeak":
         return "install py-nanotts (pip install py-nanotts) for the Pico voice, or pull a Piper voice"
     from assistant.tts.piper import PREFERRED_VOICES
 
@@ -74,11 +74,11 @@ def verdict(backend: str, language: str) -> Verdict:
     if wer is not None:
         heard = f"Whisper base hears it back at {100 * wer:.0f} % WER"
         if wer > POOR_WER:
-            return Verdict(True, f"{backend}: {heard}", _better_voice_hint(language))
+            return Verdict(True, f"{backend}: {heard}", _better_voice_hint(language, backend))
         return Verdict(False, f"{backend}: {heard}", None)
     if backend == "espeak" and language != "en":
         return Verdict(True, "espeak-ng: a formant voice, hard to understand outside English",
-                       _better_voice_hint(language))
+                       _better_voice_hint(language, backend))
     return Verdict(False, f"{backend}: not measured", None)
 
 
