@@ -63,7 +63,7 @@ def _better_voice_hint(language: str, backend: str) -> str:
 
     if language in PREFERRED_VOICES:
         return (f"on a connected machine run `assistant models pull` with a config mapping {language} to "
-                f"{{backend: piper, model: {PREFERRED_VOICES[language]}}} (configs/cpu.yaml does)")
+                f"{{backend: piper, model: {PREFERRED_VOICES[language]}}}")
     return (f"map {language} to a Piper or Coqui voice under tts.voices and run `assistant models pull` "
             "on a connected machine")
 
