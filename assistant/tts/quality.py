@@ -38,7 +38,14 @@ SENTENCES_WER: dict[tuple[str, str], float] = {
     ("espeak", "it"): 0.552, ("espeak", "pt"): 0.938, ("espeak", "nl"): 0.938,
 }
 FLEURS_WER: dict[tuple[str, str], float] = {
+    ("piper", "en"): 0.061,
+    ("pico", "en"): 0.090, ("pico", "de"): 0.106, ("pico", "es"): 0.068, ("pico", "fr"): 0.222,
+    ("espeak", "en"): 0.156, ("espeak", "de"): 0.596, ("espeak", "es"): 0.277, ("espeak", "fr"): 0.941,
+    ("espeak", "pt"): 1.077,
 }
+# The same Whisper (int8, greedy) on the human FLEURS recordings of the same texts
+# (`assistant eval stt shared/audio/fleurs`, README Quality): what a voice's figure compares with.
+HUMAN_WER = {"de": 0.200, "en": 0.113, "es": 0.106, "fr": 0.346, "pt": 0.200}
 
 
 def measured(backend: str, language: str) -> float | None:
@@ -73,6 +80,8 @@ def verdict(backend: str, language: str) -> Verdict:
     wer = measured(backend, language)
     if wer is not None:
         heard = f"Whisper base hears it back at {100 * wer:.0f} % WER"
+        if language in HUMAN_WER:
+            heard += f" (human speakers of the same texts: {100 * HUMAN_WER[language]:.0f} %)"
         if wer > POOR_WER:
             return Verdict(True, f"{backend}: {heard}", _better_voice_hint(language, backend))
         return Verdict(False, f"{backend}: {heard}", None)
