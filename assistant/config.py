@@ -35,7 +35,9 @@ __all__ = ["Config", "Conversation", "DEFAULT_SYSTEM_PROMPT", "LanguagePolicy", 
 DEFAULT_BACKENDS = {"stt": "whisper", "llm": "transformers"}
 
 # Coqui VITS voices with open licences, for languages whose Piper voice is not on this machine
-# (see default_voices); any other language falls back to espeak-ng.
+# (see default_voices). Where a Coqui voice can't be had (not cached, no hub) the starter fallback
+# gives de/es/fr/it/en to Pico (assistant/models/resolve.py); any other language falls back to
+# espeak-ng. The ranking is measured: assistant/tts/quality.py.
 DEFAULT_VOICES: dict[str, dict[str, Any]] = {
     "en": {"backend": "coqui", "model": "tts_models/en/ljspeech/vits"},
     "de": {"backend": "coqui", "model": "tts_models/de/thorsten/vits"},

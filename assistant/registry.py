@@ -69,6 +69,8 @@ BACKENDS: dict[str, dict[str, Backend]] = {
                     "assistant.tts.coqui:CoquiOptions", ("TTS",), "pip install coqui-tts (see docs/models.md)"),
         "espeak": _B("tts", "espeak", "assistant.tts.espeak:EspeakTTS",
                      "assistant.tts.espeak:EspeakOptions", (), "apt-get install espeak-ng"),
+        "pico": _B("tts", "pico", "assistant.tts.pico:PicoTTS",
+                   "assistant.tts.pico:PicoOptions", ("py_nanotts",), "pip install py-nanotts"),
         "piper": _B("tts", "piper", "assistant.tts.piper:PiperTTS",
                     "assistant.tts.piper:PiperOptions", ("onnxruntime",), "pip install onnxruntime"),
         "openai": _B("tts", "openai", "assistant.tts.openai:OpenAITTS",

@@ -245,12 +245,29 @@ def test_unknown_command_and_help():
 
 def test_languages_lists_policy_and_voice(tmp_path, capsys):
     cfg = tmp_path / "l.yaml"
-    cfg.write_text("language: {languages: [de, en]}\ntts: {voices: {de: {backend: coqui, model: tts_models/de/thorsten/vits}}}\n")
+    cfg.write_text("language: {languages: [de, en]}\ntts: {voices: {de: {backend: espeak, voice: de}}}\n")
     assert main(["languages", "--json", "-c", str(cfg)]) == 0
     rows = {r["code"]: r for r in json.loads(capsys.readouterr().out)}
     assert len(rows) == 100
     assert rows["de"]["allowed"] and rows["en"]["allowed"] and not rows["fr"]["allowed"]
-    assert rows["de"]["voice"] == "coqui:tts_models/de/thorsten/vits"
+    assert rows["de"]["voice"] == "espeak:de"
     assert rows["fr"]["voice"].startswith("espeak")  # the fallback's own French voice
+    # espeak-ng outside English is marked as poorly understood, with the way to a better voice
+    assert rows["de"]["poor_voice"] and "espeak" in rows["de"]["poor_voice"] and "py-nanotts" in rows["de"]["better_voice"]
     assert main(["languages", "-c", str(cfg)]) == 0
-    assert "German" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "German" in out and "poorly voiced de (German)" in out
+
+
+def test_languages_shows_the_voice_that_runs_offline(tmp_path, capsys, monkeypatch):
+    """A Coqui voice that is not cached, with no hub: Pico speaks German, and is not marked poor."""
+    pytest.importorskip("py_nanotts")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TTS_HOME", str(tmp_path / "tts"))
+    cfg = tmp_path / "l.yaml"
+    cfg.write_text("tts: {voices: {de: {backend: coqui, model: tts_models/de/thorsten/vits}, "
+                   "pt: {backend: coqui, model: tts_models/pt/cv/vits}}}\n")
+    assert main(["languages", "--json", "-c", str(cfg)]) == 0
+    rows = {r["code"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["de"]["voice"] == "pico" and rows["de"]["poor_voice"] is None
+    assert rows["pt"]["voice"].startswith("espeak") and "espeak" in rows["pt"]["poor_voice"]

@@ -79,7 +79,7 @@ def test_every_problem_is_reported_with_lines(tmp_path):
 
 def test_unknown_tts_backend_lists_valid(tmp_path):
     p = write(tmp_path, "tts:\n  voices:\n    de: {backend: festival}\n")
-    with pytest.raises(ConfigError, match=r"valid: coqui, espeak, openai, piper"):
+    with pytest.raises(ConfigError, match=r"valid: coqui, espeak, openai, pico, piper"):
         load_config(p)
 
 

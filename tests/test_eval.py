@@ -154,3 +154,46 @@ def test_espeak_round_trip_with_the_starter_whisper(tmp_path):
     assert proc.returncode == 0, proc.stderr
     (en,) = json.loads(proc.stdout)["voices"]
     assert en["voice"].startswith("espeak") and en["wer"] is not None and en["wer"] <= 0.35, en
+
+
+def test_eval_voices_all_rows_every_voice_the_defaults_can_pick(tmp_path, monkeypatch):
+    """--all: each voice the default map can pick for a language, best first, each scored on its own
+    (real synthesis; a fake STT that hears every sentence right: the rows' structure, not the WER)."""
+    pytest.importorskip("py_nanotts")
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    from assistant.config import load_config
+    from assistant.pipeline import Assistant
+    from assistant.tts.voices import VoiceRouter
+
+    monkeypatch.setenv("TTS_HOME", str(tmp_path / "tts"))  # no Coqui voice cached
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))  # no Piper voice but the starter pack's
+    assert [o.backend for o in eval_voices.default_candidates("de")] == ["pico", "espeak"]
+    assert [o.backend for o in eval_voices.default_candidates("pt")] == ["espeak"]
+    assert [o.backend for o in eval_voices.default_candidates("en")][-2:] == ["pico", "espeak"]
+
+    class EchoSTT(FakeSTT):
+        def transcribe(self, audio, *, language=None, initial_prompt=None):
+            assert audio.duration > 0.5  # real speech came in
+            return super().transcribe(audio, language=language)
+
+    cfg = load_config(None, [f"log.path={tmp_path / 'turns.jsonl'}"])
+    bot = Assistant(cfg, EchoSTT(text=SENTENCES["it"][0]), FakeLLM(), VoiceRouter(cfg.tts, factory=lambda o: FakeTTS()))
+    rows = eval_voices.evaluate_all(bot, ["it", "pt"])
+    assert [(r["language"], r["backend"]) for r in rows] == [("it", "pico"), ("it", "espeak"), ("pt", "espeak")]
+    assert rows[0]["voice"] == "pico" and rows[0]["sentences"][0]["wer"] == 0.0
+    assert all(r["audio_s"] > 2 and isinstance(r["poor"], bool) for r in rows)
+
+
+def test_eval_voices_texts_from_a_folder(tmp_path):
+    (tmp_path / "fleurs-de-000.txt").write_text("das wetter ist schön\n", encoding="utf-8")
+    (tmp_path / "fleurs-de-001.txt").write_text("  \n", encoding="utf-8")  # empty: skipped
+    (tmp_path / "clip-es.txt").write_text("hola a todos", encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("no language in the name", encoding="utf-8")
+    assert eval_voices.load_texts(tmp_path) == {"de": ("das wetter ist schön",), "es": ("hola a todos",)}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for folder in (tmp_path / "nope", empty):
+        proc = run_cli("eval", "voices", "--texts", str(folder))
+        assert proc.returncode == 3
+        assert_clean_error(proc.stderr)

@@ -356,6 +356,11 @@ def test_doctor_exit_codes(models_home, tmp_path, tiny_whisper_path, tiny_llm_pa
     monkeypatch.setattr(devices, "list_devices", lambda: [])
     assert main(["doctor", "-c", str(good)]) == 6
     assert "no input device" in capsys.readouterr().out
+    monkeypatch.setattr(devices, "list_devices", lambda: _devices(1, 2))
+    voices = "tts.voices={en: {backend: espeak, voice: en}, de: {backend: espeak, voice: de}}"
+    assert main(["doctor", "-c", str(good), "--set", voices]) == 0  # a poor voice is a warning, not a failure
+    out = " ".join(capsys.readouterr().out.split())
+    assert "poorly understood: " in out and "de (espeak: Whisper base hears it back at" in out and "py-nanotts" in out
 
 
 # ----------------------------------------------------------------------------- the real pack
@@ -467,8 +472,33 @@ def test_resolve_models_drops_voices_that_cannot_load_so_the_fallback_speaks(mod
     _lay_out_starter(root)
     cfg = tmp_path / "voices.yaml"
     cfg.write_text("tts:\n  voices:\n    en: {backend: espeak, voice: en}\n"
-                   "    de: {backend: coqui, model: tts_models/de/thorsten/vits}\n"
+                   "    pt: {backend: coqui, model: tts_models/pt/cv/vits}\n"
                    "    fr: {backend: espeak, voice: fr}\n")
     new, notes = resolve_models(load_config(cfg))
     assert set(new.tts.voices) == {"en", "fr"}  # present voices stay
-    assert len(notes) == 1 and "espeak for de" in notes[0]
+    assert len(notes) == 1 and "espeak for pt" in notes[0]
+
+
+def test_resolve_models_gives_pico_before_espeak_where_pico_speaks_the_language(models_home, tmp_path,
+                                                                                monkeypatch):
+    """The ranking Piper → Coqui → Pico → espeak-ng: a missing de/es/fr/it voice becomes Pico (its
+    voices are in a Python package: no starter pack needed), pt (no Pico voice) espeak-ng."""
+    pytest.importorskip("py_nanotts")
+    from assistant.config import load_config
+    from assistant.models import resolve_models
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TTS_HOME", str(tmp_path / "tts"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    root, _ = models_home
+    assert not root.exists()  # no starter pack at all
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "cpu.yaml")  # Piper de/es/fr/pt, downloaded on first use
+    new, notes = resolve_models(config)
+    backends = {lang: v.backend for lang, v in new.tts.voices.items()}
+    assert backends == {"en": "pico", "de": "pico", "es": "pico", "fr": "pico", "it": "pico"}  # pt: the fallback
+    assert new.tts.fallback.backend == "espeak"
+    assert len(notes) == 1 and "Pico for de, es, fr, it" in notes[0] and "espeak for pt" in notes[0]
+    defaults = load_config(None, ["tts.voices={it: {backend: coqui, model: tts_models/it/mai_female/vits}, "
+                                  "nl: {backend: coqui, model: tts_models/nl/css10/vits}}"])
+    new, _ = resolve_models(defaults)
+    assert {lang: v.backend for lang, v in new.tts.voices.items()} == {"it": "pico"}

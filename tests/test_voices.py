@@ -1,5 +1,7 @@
 """Voice resolution: mapped → fallback → espeak-ng's own voice → none, with lazy, cached loading."""
 
+from importlib.util import find_spec
+
 import pytest
 
 from assistant.config import load_config
@@ -72,10 +74,21 @@ def test_broken_voice_falls_back_and_is_not_retried():
     cfg = load_config(None)
     r = VoiceRouter(cfg.tts, factory=engines)
     voice, _ = r.resolve("de")
-    assert voice.source == "fallback"
+    # Pico stands in for a broken model voice where it speaks the language, else the fallback
+    assert (voice.source, voice.label) == (("stand-in", "pico") if find_spec("py_nanotts") else ("fallback", "espeak"))
     r.resolve("de")
     assert engines.loads.count("tts_models/de/thorsten/vits") == 1  # remembered as broken
     assert "unavailable" in r.warnings[0]
+    engines.broken.add("tts_models/pt/cv/vits")
+    assert r.resolve("pt")[0].source == "fallback"  # no Pico voice for Portuguese
+
+
+def test_pico_stands_in_only_for_model_voices():
+    pytest.importorskip("py_nanotts")
+    r = router(["tts.voices={de: {backend: espeak, voice: de}, fr: {backend: coqui, model: tts_models/fr/css10/vits}}"])
+    assert [v.source for v in r.candidates("de")] == ["mapped", "fallback", "espeak"]  # espeak asked for by name
+    assert [v.source for v in r.candidates("fr")] == ["mapped", "stand-in", "fallback", "espeak"]
+    assert [v.source for v in r.candidates("sw")] == ["fallback", "espeak"]
 
 
 def test_voices_load_lazily_and_once():

@@ -96,23 +96,30 @@ def _reachable(url: str) -> bool:
 def _voice_lines(r: _Report, config: Any, effective: Any) -> None:
     from assistant.models.inventory import entry_for
 
-    languages = list(config.language.languages) or list(effective.tts.voices) or [config.language.default]
-    parts = []
+    from assistant.tts.quality import verdict
+
+    languages = list(config.language.languages) or list(config.tts.voices) or [config.language.default]
+    parts, poor = [], []
     for lang in languages:
-        chosen = None
+        chosen = backend = None
         for source, opts in (("mapped", effective.tts.voices.get(lang)), ("fallback", effective.tts.fallback)):
             if opts is None:
                 continue
             entry = entry_for(opts, f"tts:{lang}")
             if entry.present:
                 label = entry.name if entry.name.startswith(entry.backend) else f"{entry.backend} {entry.name}"
-                chosen = label + (" (fallback)" if source == "fallback" else "")
+                chosen, backend = label + (" (fallback)" if source == "fallback" else ""), opts.backend
                 break
         if chosen is None and effective.tts.espeak_fallback and shutil.which("espeak-ng"):
-            chosen = "espeak-ng"
+            chosen, backend = "espeak-ng", "espeak"
         parts.append(f"{lang}: {chosen or '[red]none[/]'}")
+        quality = verdict(backend, lang) if backend else None
+        if quality is not None and quality.poor:
+            poor.append(f"{lang} ({quality.reason}; better: {quality.fix})")
     r.line(OK if all("none" not in p for p in parts) else WARN, "voices",
            "; ".join(parts) + " (a missing voice falls back to the next; assistant models pull fetches them)")
+    if poor:
+        r.line(WARN, "voices", "poorly understood: " + "; ".join(poor))
 
 
 def _audio_lines(r: _Report) -> None:

@@ -33,6 +33,13 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
                                   "back with the language fixed; the WER scores how well the voice is understood.")
     v.add_argument("--languages", metavar="CODES",
                    help="comma-separated language codes (default: the voice map's, else all with sentences)")
+    v.add_argument("--all", action="store_true",
+                   help="every voice the default voice map can pick here (Piper, Coqui, Pico, espeak-ng), "
+                        "not only the one that would speak")
+    v.add_argument("--texts", metavar="DIR",
+                   help="speak these texts instead of the built-in sentences: every .txt in DIR, its language "
+                        "from the file name (fleurs-de-000.txt → de), e.g. a folder of FLEURS transcripts; "
+                        "exit code 3 if DIR is missing or holds none")
     v.add_argument("--json", action="store_true", help="print every figure and every sentence as JSON")
     v.add_argument("-v", "--verbose", action="store_true", help="print what was heard for each sentence")
     add_config_args(v)
@@ -92,9 +99,12 @@ def run_eval_voices(args: argparse.Namespace) -> int:
     from assistant.eval import voices as evaluation
     from assistant.pipeline import Assistant
 
+    sentences = evaluation.load_texts(args.texts) if args.texts else evaluation.SENTENCES  # before any model
     config = load_config(args.config, args.overrides)
     requested = [c.strip() for c in args.languages.split(",") if c.strip()] if args.languages else None
-    languages = evaluation.languages_to_check(config, requested)
+    if (args.all or args.texts) and not requested:
+        requested = sorted(sentences)
+    languages = evaluation.languages_to_check(config, requested, sentences)
     bot = Assistant.from_config(config=config)
 
     def progress(r) -> None:
@@ -104,7 +114,7 @@ def run_eval_voices(args: argparse.Namespace) -> int:
                               f"{escape(row['heard'])}")
 
     with console.status(f"round trip for {len(languages)} voices…") if not args.json else _Nothing():
-        results = evaluation.evaluate(bot, languages, progress)
+        results = (evaluation.evaluate_all if args.all else evaluation.evaluate)(bot, languages, progress, sentences)
     if args.json:
         print(json.dumps({"stt": bot.config.stt.model_dump(mode="json"), "voices": results},
                          ensure_ascii=False, indent=2))
@@ -115,9 +125,11 @@ def run_eval_voices(args: argparse.Namespace) -> int:
         table.add_column(col, justify="left" if col in ("language", "voice") else "right")
     for r in results:
         if r.get("error"):
-            table.add_row(r["language"], "-", escape(r["error"]), "-", "-")
+            table.add_row(r["language"], escape(r.get("voice") or "-"), escape(r["error"]), "-", "-")
         else:
-            table.add_row(r["language"], escape(r["voice"]), _pct(r["wer"]), f"{r['audio_s']:.1f}", f"{r['tts_s']:.1f}")
+            poor = " (poor)" if r.get("poor") else ""
+            table.add_row(r["language"], escape(r["voice"]), _pct(r["wer"]) + poor, f"{r['audio_s']:.1f}",
+                          f"{r['tts_s']:.1f}")
     console.print(table)
     return 0
 

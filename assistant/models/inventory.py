@@ -150,6 +150,26 @@ def _tts_espeak(o: Any, stage: str) -> ModelEntry:
                       program or "espeak-ng (not installed)", program is not None, True, None)
 
 
+def _tts_piper(o: Any, stage: str) -> ModelEntry:
+    """A voice name: the starter pack or the HF cache (fetched from rhasspy/piper-voices); else a path."""
+    from assistant.tts import piper
+
+    found = piper.find_local(o.model)
+    if not piper.is_voice_name(o.model):
+        return _entry(stage, "piper", o.model, found or Path(o.model).expanduser(), found is not None, True, None)
+    where = found or Path(f"hf:{piper.REPO_ID}/{piper.repo_path(o.model)}")
+    return _entry(stage, "piper", o.model, where, found is not None, False, hub.hf_endpoint())
+
+
+def _tts_pico(o: Any, stage: str) -> ModelEntry:
+    """Pico's voices are inside the py-nanotts package: present when it is installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("py_nanotts")
+    where = str(Path(spec.origin).parent / "lang") if spec and spec.origin else "py-nanotts (not installed)"
+    return ModelEntry(stage, "pico", getattr(o, "voice", None) or "pico", where, spec is not None, True, None)
+
+
 def _generic(o: Any, stage: str) -> ModelEntry:
     """Backends this module does not know (e.g. a voice backend added later): a ``model`` that
     is a path is checked; anything else is reported as configured."""
@@ -163,7 +183,7 @@ def _generic(o: Any, stage: str) -> ModelEntry:
 _BACKENDS: dict[str, Callable[[Any, str], ModelEntry]] = {
     "whisper": _stt_whisper, "faster-whisper": _stt_faster_whisper,
     "transformers": _llm_transformers, "openai": _llm_openai,
-    "coqui": _tts_coqui, "espeak": _tts_espeak,
+    "coqui": _tts_coqui, "espeak": _tts_espeak, "piper": _tts_piper, "pico": _tts_pico,
 }
 
 
@@ -223,4 +243,8 @@ def fetch(entry: ModelEntry, options: Any) -> str:
 
         path, _config, _item = ModelManager(progress_bar=True).download_model(entry.name)
         return str(path)
+    if entry.backend == "piper":
+        from assistant.tts.piper import _download
+
+        return str(_download(entry.name))
     raise ValueError(f"no download for backend {entry.backend}")

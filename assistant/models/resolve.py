@@ -7,9 +7,12 @@ fetched from its hub, stays; one that is missing *and* can't be fetched (hub unr
 - STT → ``faster-whisper`` on ``starter/whisper-base-ct2`` (whatever the configured backend);
 - LLM (``transformers``) → ``starter/smollm2-135m-instruct-hf`` (or the GGUF itself);
 - the English voice → ``piper`` on ``starter/piper/en_US-joe-medium.onnx`` once a ``piper``
-  backend is registered; any other language's voice that is missing and can't be fetched is
-  dropped from the map, so the fallback voice (espeak-ng) speaks that language at once instead of
-  failing to load on every reply.
+  backend is registered, else Pico's English voice;
+- any other language's voice that is missing and can't be fetched → ``pico`` where Pico speaks the
+  language (de, es, fr, it: its voices are inside the ``py-nanotts`` package, so this needs no
+  starter pack), else it is dropped from the map, so the fallback voice (espeak-ng) speaks that
+  language at once instead of failing to load on every reply. This keeps the voices' ranking by
+  measured intelligibility (``assistant.tts.quality``): Piper → Coqui VITS → Pico → espeak-ng.
 
 Models configured as local paths are never replaced: a wrong path is the user's to fix. Options
 the two backends share (language, beam size, temperatures, ...) are carried over. The new config
@@ -82,6 +85,19 @@ def _starter_voice(root: Path) -> tuple[Any, str] | None:
     return opts, "Piper en_US-joe-medium"
 
 
+def _pico_voice(language: str) -> Any | None:
+    """Pico's options for ``language`` when Pico speaks it and py-nanotts is installed."""
+    import importlib.util
+
+    from assistant.tts.pico import pico_voice
+
+    if "pico" not in registry.BACKENDS["tts"] or pico_voice(language) is None:
+        return None
+    if importlib.util.find_spec("py_nanotts") is None:
+        return None
+    return registry.get("tts", "pico").options_class().model_validate({"backend": "pico"})
+
+
 def resolve_models(config: Any) -> tuple[Any, list[str]]:
     """``config`` with starter models where the configured ones can't be had; and the notes
     (one start-up line when anything was replaced)."""
@@ -90,36 +106,43 @@ def resolve_models(config: Any) -> tuple[Any, list[str]]:
     if "en" in config.tts.voices:
         entries.append(entry_for(config.tts.voices["en"], "tts:en"))
     others = {lang: entry_for(opts, f"tts:{lang}") for lang, opts in config.tts.voices.items() if lang != "en"}
-    if not root.is_dir():
-        return config, []  # nothing to fall back to: the backends report what is missing
+    has_starter = root.is_dir()  # without it only voices can be replaced (Pico needs no model files)
     hub.probe_all(e.hub_url for e in [*entries, *others.values()]
                   if not e.present and not e.local)  # in parallel, once
     replaced: list[str] = []
     changes: dict[str, Any] = {}
 
     stt, llm = entries[0], entries[1]
-    if _missing(stt):
+    if has_starter and _missing(stt):
         sub = _starter_stt(config, root)
         if sub:
             changes["stt"] = sub[0]
             replaced.append(f"speech recognition {sub[1]} instead of {stt.name}")
-    if _missing(llm):
+    if has_starter and _missing(llm):
         sub = _starter_llm(config, root)
         if sub:
             changes["llm"] = sub[0]
             replaced.append(f"language model {sub[1]} instead of {llm.name}")
     en = config.tts.voices.get("en")
     if en is not None and _missing(entries[2]):
-        sub = _starter_voice(root)
+        sub = _starter_voice(root) if has_starter else None
+        if sub is None and en.backend != "pico" and _pico_voice("en") is not None:
+            sub = _pico_voice("en"), "Pico en-US"
         if sub:
             voices = {**config.tts.voices, "en": sub[0]}
             changes["tts"] = config.tts.model_copy(update={"voices": voices})
             replaced.append(f"English voice {sub[1]} instead of {getattr(en, 'model', en.backend)}")
-    dropped = sorted(lang for lang, entry in others.items() if _missing(entry))
-    if dropped:
+    missing = sorted(lang for lang, entry in others.items() if _missing(entry))
+    pico = {lang: _pico_voice(lang) for lang in missing if config.tts.voices[lang].backend != "pico"}
+    pico = {lang: opts for lang, opts in pico.items() if opts is not None}
+    dropped = [lang for lang in missing if lang not in pico]
+    if missing:
         tts = changes.get("tts", config.tts)
-        voices = {lang: opts for lang, opts in tts.voices.items() if lang not in dropped}
+        voices = {lang: pico.get(lang, opts) for lang, opts in tts.voices.items() if lang not in dropped}
         changes["tts"] = tts.model_copy(update={"voices": voices})
+    if pico:
+        replaced.append(f"Pico for {', '.join(sorted(pico))} (their configured voices are not here)")
+    if dropped:
         fallback = getattr(config.tts.fallback, "backend", None) or "the fallback voice"
         replaced.append(f"{fallback} for {', '.join(dropped)} (their configured voices are not here)")
     if not replaced:

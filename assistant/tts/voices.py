@@ -1,7 +1,9 @@
 """A voice for every language: the voice map, its fallbacks, and the voices' cache.
 
-Resolution order for a language: the voice mapped to it → the ``fallback`` voice (if it can
-speak that language) → espeak-ng's own voice for it (``espeak_fallback``) → none, in which case
+Resolution order for a language: the voice mapped to it → Pico, when a model voice (Piper,
+Coqui, ...) is mapped and Pico speaks the language (understood far better than espeak-ng:
+``assistant.tts.quality``) → the ``fallback`` voice (if it can speak that language) → espeak-ng's
+own voice for it (``espeak_fallback``) → none, in which case
 the caller shows the reply as a caption and says no voice is available. Voices load lazily on
 first use and stay loaded; a voice that fails to load is skipped (with a warning) and the next
 candidate is tried, so a broken voice never ends a turn.
@@ -52,6 +54,19 @@ def voice_label(options: BackendOptions) -> str:
     return f"{options.backend}:{detail}" if detail else options.backend
 
 
+def _pico_stand_in(mapped: BackendOptions, language: str) -> BackendOptions | None:
+    """Pico's options when it should stand in for a mapped model voice that fails to load."""
+    import importlib.util
+
+    if mapped.backend in ("pico", "espeak") or "pico" not in registry.BACKENDS["tts"]:
+        return None
+    from assistant.tts.pico import pico_voice
+
+    if pico_voice(language) is None or importlib.util.find_spec("py_nanotts") is None:
+        return None
+    return registry.get("tts", "pico").options_class()(backend="pico")
+
+
 def _default_factory(options: BackendOptions) -> TTS:
     return registry.get("tts", options.backend).create(options)
 
@@ -70,6 +85,9 @@ class VoiceRouter:
         mapped = self.config.voice_for(language)
         if mapped is not None:
             out.append(Voice(voice_label(mapped), "mapped", mapped))
+            stand_in = _pico_stand_in(mapped, language)
+            if stand_in is not None:
+                out.append(Voice(voice_label(stand_in), "stand-in", stand_in))
         if self.config.fallback is not None:
             out.append(Voice(voice_label(self.config.fallback), "fallback", self.config.fallback))
         if self.config.espeak_fallback:
@@ -108,17 +126,24 @@ class VoiceRouter:
     def describe(self, language: str) -> str:
         """Which voice would speak ``language``, loading only cheap voices (espeak-ng), for
         `assistant languages`. Model voices are judged by their options, not loaded."""
+        voice = self.expected(language)
+        if voice is None:
+            return "none (caption only)"
+        return voice.label if voice.source == "mapped" else f"{voice.label} ({voice.source})"
+
+    def expected(self, language: str) -> Voice | None:
+        """The voice ``describe`` names (None: no voice)."""
         for voice in self.candidates(language):
             if voice.source == "mapped":
-                return voice.label
+                return voice
             if voice.options.backend == "espeak":
                 engine = self._engine(voice)
                 if engine is None or engine.supports(language) is False:
                     continue
             elif self._factory(voice.options).supports(language) is False:
                 continue
-            return f"{voice.label} ({voice.source})"
-        return "none (caption only)"
+            return voice
+        return None
 
     def synthesize(self, text: str, language: str) -> tuple[Voice, Iterator[AudioChunk]]:
         found = self.resolve(language)
