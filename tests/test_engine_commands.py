@@ -291,3 +291,24 @@ def test_no_thinking_cue_while_paused(tmp_path):
     engine.stages.stt.text = "What time is it?"  # spoken: heard, then ignored, and no cue before it
     assert engine.run(s, Utterance(tone(), source="test", speech_ratio=0.9), sink, LIVE).status == "ignored"
     assert sink.states == []
+
+
+def test_a_realtime_turn_dropped_by_stop_before_it_started_is_logged(tmp_path):
+    import asyncio
+    import threading
+
+    from assistant.server.realtime import RealtimeSession
+
+    llm = FakeLLM(reply="Once upon a time.")
+    engine, _ = make(tmp_path, llm=llm, overrides=OFF)
+    sent = []
+    rt = RealtimeSession(engine, sent.append, None, None)
+    dropped = threading.Event()
+    dropped.set()  # a typed "stop" came while this turn was still waiting for the one before
+    asyncio.run(rt._turn(TextInput("Tell me a long story."), "item_1", dropped))
+    assert llm.seen == []
+    rec = records(engine)[-1]
+    assert rec["status"] == "interrupted" and rec["interrupted"] is True and rec["transcript"] == "Tell me a long story."
+    assert rec["session"] == rt.session.id and "stop" in rec["notice"]
+    done = [e for e in sent if e["type"] == "response.done"][-1]["response"]
+    assert done["status"] == "cancelled" and str(rec["id"]).endswith(f"-{done['metadata']['turn']}")
