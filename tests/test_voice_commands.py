@@ -311,6 +311,7 @@ def test_unsure_matches_are_only_offered_for_a_question(text, language, kind):
 @pytest.mark.parametrize("text,language", NEGATIVE + [
     ("Don't stop.", "en"), ("What does 'repeat after me' mean?", "en"), ("How do I stop a leak?", "en"),
     ("Is it normal to speak slowly?", "en"), ("Wie spät ist es?", "de"), ("Comment arrêter de fumer ?", "fr"),
+    ("O que é isso?", "pt"), ("Qué es eso?", "es"),
 ])
 def test_questions_are_not_even_asked_about(text, language):
     assert parse(text, language, ask=True) is None

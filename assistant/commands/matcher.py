@@ -31,7 +31,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from assistant.commands.phrases import (  # noqa: F401 (KINDS: re-exported)
-    KINDS, NO_WORDS, PHRASES, POLITE_WORDS, QUESTION_WORDS, STRONG_FILLERS, WEAK_FILLERS, YES_WORDS)
+    KINDS, NO_WORDS, PHRASES, POLITE_WORDS, QUESTION_VERBS, QUESTION_WORDS, STRONG_FILLERS, WEAK_FILLERS, YES_WORDS)
 from assistant.commands.replies import confirmation, reply_language as _spoken_in
 from assistant.guard import normalize
 from assistant.language import commands as language_commands
@@ -121,6 +121,7 @@ def _fuzzy_table(extra_key: str = "") -> dict[str, list[tuple[str, str, str, str
 
 
 _QUESTION = frozenset(normalize(w) for w in QUESTION_WORDS)
+_QUESTION_VERB = frozenset(QUESTION_VERBS)
 
 
 _POLITE = tuple(sorted({w for f in STRONG_FILLERS for w in normalize(f).split() if len(w) >= 5}))
@@ -167,7 +168,7 @@ def _fuzzy(text: str, order: list[str], table: dict[str, list[tuple[str, str, st
     words, spoken = _heard_words(text)
     if not words:
         return None
-    opening = {words[0], spoken[0]} & _QUESTION  # "how ...", "is it ...": a question
+    opening = ({*words[:2], *spoken[:2]} & _QUESTION) | ({words[0], spoken[0]} & _QUESTION_VERB)  # a question
     best: tuple[str, str, str, float] | None = None
     for lang in order:
         for kind, phrase, phrase_words, phrase_sorted, phrase_spoken in table.get(lang, ()):

@@ -42,14 +42,17 @@ WEAK_FILLERS = (
 )
 
 # Words that make an utterance a question: a fuzzy match (not an exact phrase) is refused when
-# the utterance has one the phrase has not ("how do i stop" is never a near miss of "stop").
+# the utterance opens with one the phrase has not ("how do i stop" is never a near miss of
+# "stop"; "o que e isso" not of "esquece isso"). Question words count among the first two words,
+# verbs that open a yes/no question ("is it ...") as the first.
 QUESTION_WORDS = (
-    "how", "why", "when", "where", "who", "which", "what", "whats", "does", "is", "are", "do",
-    "wie", "warum", "wieso", "weshalb", "wann", "wo", "wer", "welche", "welcher", "was", "ist",
-    "como", "por que", "porque", "cuando", "donde", "quien", "cual", "cuanto", "que", "es",
-    "comment", "pourquoi", "quand", "ou", "qui", "quel", "quelle", "quoi", "combien", "est",
-    "quando", "onde", "quem", "qual", "quanto", "o que", "e",
+    "how", "why", "when", "where", "who", "which", "what", "whats",
+    "wie", "warum", "wieso", "weshalb", "wann", "wo", "wer", "welche", "welcher", "was",
+    "como", "porque", "cuando", "donde", "quien", "cual", "cuanto", "que",
+    "comment", "pourquoi", "quand", "ou", "qui", "quel", "quelle", "quoi", "combien",
+    "quando", "onde", "quem", "qual", "quanto",
 )
+QUESTION_VERBS = ("does", "is", "are", "do", "ist", "es", "est", "e")
 # Answers to "Did you want me to ...?" (normalised: no accents), in every language.
 YES_WORDS = frozenset((
     "yes", "yeah", "yep", "yup", "sure", "correct", "right", "exactly", "indeed", "ok", "okay", "okey",
