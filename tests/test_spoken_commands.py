@@ -25,8 +25,8 @@ LANGUAGES = ("en", "de", "es", "fr", "pt")
 # Recall floors (acted on without asking; acted on or asked about), a margin below the figures
 # measured (README). Most misses are Whisper's: words it did not hear (Pico fr/de, espeak pt) or
 # a short clip taken for another language; the target is 95 %.
-RECALL_FLOOR = {"en": 0.8, "de": 0.6, "es": 0.85, "fr": 0.45, "pt": 0.15}
-RECALL_OR_ASK_FLOOR = {"en": 0.85, "de": 0.65, "es": 0.85, "fr": 0.55, "pt": 0.25}
+RECALL_FLOOR = {"en": 0.82, "de": 0.62, "es": 0.88, "fr": 0.45, "pt": 0.15}
+RECALL_OR_ASK_FLOOR = {"en": 0.82, "de": 0.68, "es": 0.9, "fr": 0.58, "pt": 0.27}
 
 
 def manifest() -> list[dict[str, str]]:

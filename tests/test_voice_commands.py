@@ -338,3 +338,18 @@ def test_the_session_language_comes_first():
     # a German command Whisper labelled English, in a German session: still found, confirmed in German
     cmd = parse("Lauter, bitte.", "en", session_language="de")
     assert cmd.kind == "louder" and cmd.language == "de"
+
+
+@pytest.mark.parametrize("text,language,code", [
+    ("und Worte auf Französisch.", "de", "fr"), ("Twitch to Spanish.", "en", "es"), ("Respondin alemán", "es", "de"),
+    ("par l'espagnol s'il te plaît.", "fr", "es"), ("Áblame en mí idioma", "es", None),
+])
+def test_language_commands_with_the_verb_misheard(text, language, code):
+    cmd = parse(text, language)
+    assert cmd is not None and cmd.kind == "language" and cmd.argument == code and cmd.certain
+
+
+@pytest.mark.parametrize("text", ["I speak German.", "How do you say hello in German?", "Teach me German.",
+                                  "Learn French.", "Ich lerne Deutsch.", "Speak Germany.", "Spanish."])
+def test_a_language_name_alone_is_not_a_language_command(text):
+    assert parse(text, "en", ask=True) is None

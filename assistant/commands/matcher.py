@@ -184,6 +184,35 @@ def _fuzzy(text: str, order: list[str], table: dict[str, list[tuple[str, str, st
     return best
 
 
+_VERBS = {v.replace(" ", ""): v for v in language_commands.VERBS.split("|")}  # heard without spaces -> verb
+_PREPS = ("in", "auf", "en", "em", "na", "no", "dans", "op", "po", "to", "a", "al")
+_SPEAKERS = frozenset(("i", "ich", "yo", "je", "eu", "we", "wir", "you", "du", "tu", "nous", "my", "mein", "ma"))
+
+
+def _fuzzy_language(text: str) -> tuple[language_commands.LanguageCommand | None, float]:
+    """"Speak German" with the verb misheard ("und Worte auf Französisch", "Twitch to Spanish",
+    "par l'espagnol"): the language name must be exact, the verb (one or two words heard) close
+    to one of the language commands' verbs. Confidence: halfway between the verb's similarity and 1."""
+    words = _heard_words(text)[1]
+    if not 2 <= len(words) <= 6 or words[0] in _SPEAKERS:
+        return None, 0.0
+    for n in (1, 2):
+        verb, rest = "".join(words[:n]), words[n:]
+        if rest and rest[0] in _PREPS:
+            rest = rest[1:]
+        if not rest or len(rest) > 3:
+            continue
+        from rapidfuzz import process
+
+        found = process.extractOne(verb, list(_VERBS), scorer=fuzz.ratio, score_cutoff=75)
+        if found is None:
+            continue
+        command = language_commands.parse(f"{_VERBS[found[0]]} {' '.join(rest)}")
+        if command is not None:
+            return command, (1 + found[1] / 100) / 2
+    return None, 0.0
+
+
 def yes_or_no(text: str) -> bool | None:
     """An answer to "Did you want me to ...?": True (yes, ja, sí, oui, sim...), False (no, nein,
     non, não...), or None when the utterance is anything else."""
@@ -218,10 +247,12 @@ def parse(text: str, language: str = "en", extra_phrases: dict[str, dict[str, tu
     norm = normalize(text)
     if not norm or len(norm.split()) > MAX_WORDS:
         return None
-    lang_cmd = language_commands.parse(text) or language_commands.parse(" ".join(_heard_words(text)[1]))
+    lang_cmd, lang_confidence = language_commands.parse(text), 1.0
+    if lang_cmd is None:
+        lang_cmd, lang_confidence = _fuzzy_language(text)
     if lang_cmd is not None:
         return Command("language", lang_cmd.language, lang_cmd.language or reply_language or language,
-                       lang_cmd.confirmation, text)
+                       lang_cmd.confirmation, text, round(lang_confidence, 3))
     table = _table(extra_phrases) if extra_phrases else _TABLE
     order = language_order(session_language, language)
     matches = table.get(key(text))
