@@ -207,3 +207,108 @@ def test_replies_are_made_speakable_while_captions_and_history_keep_the_original
     assert "example" in spoken
     assert turn.reply_text == reply.strip() and s.history.turns[-1][1] == reply.strip()
     assert records(engine)[-1]["reply"] == reply.strip()
+
+
+# ------------------------------------------------------------------ unsure: ask, then yes / no
+
+def test_a_near_miss_is_asked_about_and_a_yes_acts_on_it(tmp_path):
+    from assistant.commands.replies import QUESTIONS
+
+    llm = FakeLLM(reply="An answer.")
+    engine, tts = make(tmp_path, llm=llm, overrides=OFF)
+    s = engine.new_session()
+    ask(engine, s, "Hello there.")
+    assert len(s.history.turns) == 1
+    asked = ask(engine, s, "Stand on your conversation.")  # heard not quite as said
+    assert asked.status == "command" and asked.command == "ask" and llm.seen[-1:] != ["Start a new conversion."]
+    assert asked.reply_text == QUESTIONS["new_conversation"]["en"] and len(s.history.turns) == 1
+    done = ask(engine, s, "Yes, please.")
+    assert done.command == "new_conversation" and s.history.turns == [] and len(llm.seen) == 1
+    assert [(r["status"], r["command"]) for r in records(engine)][-2:] == [("command", "ask"),
+                                                                          ("command", "new_conversation")]
+
+
+@pytest.mark.parametrize("language,near_miss,no", [("de", "Neues Geschäft.", "Nein."),
+                                                   ("es", "Nueva comparación.", "No, gracias."),
+                                                   ("fr", "Nouvelle comparaison.", "Non."),
+                                                   ("pt", "Nova comparsa.", "Não.")])
+def test_a_no_cancels_in_the_users_language(tmp_path, language, near_miss, no):
+    from assistant.commands.replies import CANCELLED, QUESTIONS
+
+    llm = FakeLLM(reply="Eine Antwort.")
+    engine, tts = make(tmp_path, llm=llm, overrides=OFF)
+    s = engine.new_session()
+    ask(engine, s, "Hallo.", language)
+    asked = ask(engine, s, near_miss, language)
+    assert asked.command == "ask" and asked.reply_text == QUESTIONS["new_conversation"][language], asked.reply_text
+    assert tts.texts[-1][1] == language
+    no_turn = ask(engine, s, no, language)
+    assert no_turn.command == "cancelled" and no_turn.reply_text == CANCELLED[language]
+    assert len(s.history.turns) == 1 and len(llm.seen) == 1
+    # answered: nothing is pending any more, a later "yes" is an ordinary turn
+    assert ask(engine, s, "Ja.", language).status == "ok" and len(llm.seen) == 2
+
+
+def test_anything_else_after_the_question_is_an_ordinary_turn(tmp_path):
+    llm = FakeLLM(reply="Sure.")
+    engine, _ = make(tmp_path, llm=llm, overrides=OFF)
+    s = engine.new_session()
+    assert ask(engine, s, "Stand on your conversation.").command == "ask"
+    turn = ask(engine, s, "What is the capital of Peru?")
+    assert turn.status == "ok" and len(llm.seen) == 1 and s.commands.pending is None
+
+
+def test_the_session_language_is_tried_first(tmp_path):
+    """"Para." is stop in Spanish and Portuguese: a Portuguese session's "para" is confirmed in
+    Portuguese even when Whisper labelled it Spanish, and the other way round."""
+    engine, tts = make(tmp_path, llm=FakeLLM(), overrides=OFF)
+    s = engine.new_session()
+    s.language.previous = "pt"  # the conversation so far (set by each spoken turn)
+    turn = ask(engine, s, "Para.", "es")
+    assert turn.command == "stop" and turn.reply_text == REPLIES["stop"]["pt"]
+    s2 = engine.new_session()
+    s2.language.previous = "es"
+    assert ask(engine, s2, "Para.", "pt").reply_text == REPLIES["stop"]["es"]
+
+
+class StatusSink(ReplySink):
+    def __init__(self):
+        self.states = []
+
+    def status(self, state):
+        self.states.append(state)
+
+
+def test_no_thinking_cue_while_paused(tmp_path):
+    engine, _ = make(tmp_path, llm=FakeLLM(), overrides=OFF)
+    s = engine.new_session()
+    sink = StatusSink()
+    ask(engine, s, "Hello.", sink=sink)
+    assert "thinking" in sink.states
+    ask(engine, s, "Pause listening.")
+    sink = StatusSink()
+    assert ask(engine, s, "What time is it?", sink=sink).status == "ignored" and sink.states == []
+    engine.stages.stt.text = "What time is it?"  # spoken: heard, then ignored, and no cue before it
+    assert engine.run(s, Utterance(tone(), source="test", speech_ratio=0.9), sink, LIVE).status == "ignored"
+    assert sink.states == []
+
+
+def test_a_realtime_turn_dropped_by_stop_before_it_started_is_logged(tmp_path):
+    import asyncio
+    import threading
+
+    from assistant.server.realtime import RealtimeSession
+
+    llm = FakeLLM(reply="Once upon a time.")
+    engine, _ = make(tmp_path, llm=llm, overrides=OFF)
+    sent = []
+    rt = RealtimeSession(engine, sent.append, None, None)
+    dropped = threading.Event()
+    dropped.set()  # a typed "stop" came while this turn was still waiting for the one before
+    asyncio.run(rt._turn(TextInput("Tell me a long story."), "item_1", dropped))
+    assert llm.seen == []
+    rec = records(engine)[-1]
+    assert rec["status"] == "interrupted" and rec["interrupted"] is True and rec["transcript"] == "Tell me a long story."
+    assert rec["session"] == rt.session.id and "stop" in rec["notice"]
+    done = [e for e in sent if e["type"] == "response.done"][-1]["response"]
+    assert done["status"] == "cancelled" and str(rec["id"]).endswith(f"-{done['metadata']['turn']}")

@@ -278,3 +278,78 @@ def test_patient_mode_reaches_the_endpointer():
     ep = Endpointer(make_vad("energy"), min_silence_ms=500)
     ep.set_min_silence_ms(state.end_of_turn_silence_ms(500))
     assert len(utterances(ep)) == 1
+
+
+# ------------------------------------------------------------------ intents: paraphrases, near misses
+
+@pytest.mark.parametrize("text,language,kind", [
+    ("Let's start a new conversation.", "en", "new_conversation"), ("Can we begin again?", "en", "new_conversation"),
+    ("Let's start over.", "en", "new_conversation"), ("Start a new conversation.", "en", "new_conversation"),
+    ("Sorry, I didn't catch that.", "en", "repeat"), ("Lass uns neu anfangen.", "de", "new_conversation"),
+    ("Vamos a empezar de cero.", "es", "new_conversation"), ("Vamos começar de novo.", "pt", "new_conversation"),
+    # as Whisper misheard them (the spoken command set)
+    ("habla más de espacio por favor", "es", "slower"), ("Witte wiederhöhle das.", "de", "repeat"),
+    ("Lasst ums Neuanfangen.", "de", "new_conversation"), ("sagt es nochmal.", "de", "repeat"),
+    ("Normal es tiempo.", "de", "normal"), ("Witte sprich spanisch.", "de", "language"),
+    ("What commands are there?", "en", "help"), ("répond en allemand", "fr", "language"),
+])
+def test_paraphrases_and_near_misses_are_acted_on(text, language, kind):
+    cmd = parse(text, language)
+    assert cmd is not None and cmd.kind == kind and cmd.certain, (text, cmd)
+
+
+@pytest.mark.parametrize("text,language,kind", [
+    ("Stand on your conversation.", "en", "new_conversation"), ("Neues Geschäft.", "de", "new_conversation"),
+    ("Nouvelle comparaison.", "fr", "new_conversation"), ("Nova comparsa.", "pt", "new_conversation"),
+])
+def test_unsure_matches_are_only_offered_for_a_question(text, language, kind):
+    assert parse(text, language) is None  # never acted on without asking
+    cmd = parse(text, language, ask=True)
+    assert cmd is not None and cmd.kind == kind and not cmd.certain and cmd.confidence >= 0.7
+
+
+@pytest.mark.parametrize("text,language", NEGATIVE + [
+    ("Don't stop.", "en"), ("What does 'repeat after me' mean?", "en"), ("How do I stop a leak?", "en"),
+    ("Is it normal to speak slowly?", "en"), ("Wie spät ist es?", "de"), ("Comment arrêter de fumer ?", "fr"),
+    ("O que é isso?", "pt"), ("Qué es eso?", "es"),
+])
+def test_questions_are_not_even_asked_about(text, language):
+    assert parse(text, language, ask=True) is None
+
+
+def test_yes_and_no_in_every_language():
+    from assistant.commands.matcher import yes_or_no
+
+    for text in ("Yes.", "Yes, please.", "Yeah.", "Ja.", "Ja, bitte.", "Genau.", "Sí.", "Sí, por favor.", "Oui.",
+                 "Oui, s'il vous plaît.", "Sim.", "Okay.", "Yes, do it."):
+        assert yes_or_no(text) is True, text
+    for text in ("No.", "No, thanks.", "Nein.", "Nein, danke.", "Non.", "Não.", "Nope."):
+        assert yes_or_no(text) is False, text
+    for text in ("Yes, but what about Paris?", "What?", "", "No idea what you mean, tell me about Rome."):
+        assert yes_or_no(text) is None, text
+
+
+def test_the_session_language_comes_first():
+    """"Para" is stop in es and pt; "normal" is a command in all five: the session decides."""
+    assert parse("Para.", "es", session_language="pt").language == "pt"
+    assert parse("Para.", "pt", session_language="es").language == "es"
+    assert parse("Normal.", "en", session_language="fr").language == "fr"
+    assert parse("Para.", "es").language == "es"  # no session language yet: the detected one
+    # a German command Whisper labelled English, in a German session: still found, confirmed in German
+    cmd = parse("Lauter, bitte.", "en", session_language="de")
+    assert cmd.kind == "louder" and cmd.language == "de"
+
+
+@pytest.mark.parametrize("text,language,code", [
+    ("und Worte auf Französisch.", "de", "fr"), ("Twitch to Spanish.", "en", "es"), ("Respondin alemán", "es", "de"),
+    ("par l'espagnol s'il te plaît.", "fr", "es"), ("Áblame en mí idioma", "es", None),
+])
+def test_language_commands_with_the_verb_misheard(text, language, code):
+    cmd = parse(text, language)
+    assert cmd is not None and cmd.kind == "language" and cmd.argument == code and cmd.certain
+
+
+@pytest.mark.parametrize("text", ["I speak German.", "How do you say hello in German?", "Teach me German.",
+                                  "Learn French.", "Ich lerne Deutsch.", "Speak Germany.", "Spanish."])
+def test_a_language_name_alone_is_not_a_language_command(text):
+    assert parse(text, "en", ask=True) is None

@@ -34,10 +34,34 @@ WEAK_FILLERS = (
     "kannst du", "konntest du", "konnen sie", "konnten sie", "wurdest du", "wurden sie", "du kannst",
     "puedes", "podrias", "puede", "podria", "puede usted", "peux tu", "pourrais tu", "pouvez vous",
     "pourriez vous", "tu peux", "vous pouvez", "voce pode", "voce poderia", "pode", "podes", "poderia",
+    "let s", "lets", "let us", "can we", "could we", "shall we", "we can", "i want to", "i d like to",
+    "i would like to", "sorry", "lass uns", "vamos a", "vamos",
     "a bit", "a little", "a little bit", "a tad", "a lot", "much", "bit", "ein bisschen", "ein bischen",
     "bisschen", "etwas", "ein wenig", "ein klein wenig", "noch", "un poco", "un poquito", "un peu",
     "un petit peu", "um pouco", "um pouquinho",
 )
+
+# Words that make an utterance a question: a fuzzy match (not an exact phrase) is refused when
+# the utterance opens with one the phrase has not ("how do i stop" is never a near miss of
+# "stop"; "o que e isso" not of "esquece isso"). Question words count among the first two words,
+# verbs that open a yes/no question ("is it ...") as the first.
+QUESTION_WORDS = (
+    "how", "why", "when", "where", "who", "which", "what", "whats",
+    "wie", "warum", "wieso", "weshalb", "wann", "wo", "wer", "welche", "welcher", "was",
+    "como", "porque", "cuando", "donde", "quien", "cual", "cuanto", "que",
+    "comment", "pourquoi", "quand", "ou", "qui", "quel", "quelle", "quoi", "combien",
+    "quando", "onde", "quem", "qual", "quanto",
+)
+QUESTION_VERBS = ("does", "is", "are", "do", "ist", "es", "est", "e")
+# Answers to "Did you want me to ...?" (normalised: no accents), in every language.
+YES_WORDS = frozenset((
+    "yes", "yeah", "yep", "yup", "sure", "correct", "right", "exactly", "indeed", "ok", "okay", "okey",
+    "alright", "ja", "jawohl", "genau", "richtig", "klar", "gerne", "jep", "si", "claro", "exacto", "vale",
+    "eso", "oui", "ouais", "exactement", "voila", "sim", "isso", "certo", "exato", "pois",
+))
+NO_WORDS = frozenset(("no", "nope", "nah", "not", "nein", "nee", "ne", "non", "nao", "cancel"))
+POLITE_WORDS = frozenset(("please", "bitte", "por", "favor", "s", "il", "te", "vous", "plait", "thanks", "thank",
+                          "you", "danke", "gracias", "merci", "obrigado", "obrigada", "do", "it", "that"))
 
 # kind -> language -> phrases (more can come from the ``commands.extra_phrases`` setting).
 PHRASES: dict[str, dict[str, tuple[str, ...]]] = {

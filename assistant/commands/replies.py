@@ -82,6 +82,58 @@ REPLIES: dict[str, dict[str, str]] = {
 }
 
 
+# "Did you want me to ...?": asked when a command was heard but not clearly (see matcher.ASK).
+QUESTIONS: dict[str, dict[str, str]] = {
+    "stop": {"en": "Did you want me to stop?", "de": "Soll ich aufhören?", "es": "¿Quieres que pare?",
+             "fr": "Voulez-vous que j'arrête ?", "pt": "Você quer que eu pare?"},
+    "repeat": {"en": "Did you want me to repeat that?", "de": "Soll ich das wiederholen?",
+               "es": "¿Quieres que lo repita?", "fr": "Voulez-vous que je répète ?", "pt": "Você quer que eu repita?"},
+    "slower": {"en": "Did you want me to speak more slowly?", "de": "Soll ich langsamer sprechen?",
+               "es": "¿Quieres que hable más despacio?", "fr": "Voulez-vous que je parle plus lentement ?",
+               "pt": "Você quer que eu fale mais devagar?"},
+    "faster": {"en": "Did you want me to speak faster?", "de": "Soll ich schneller sprechen?",
+               "es": "¿Quieres que hable más rápido?", "fr": "Voulez-vous que je parle plus vite ?",
+               "pt": "Você quer que eu fale mais rápido?"},
+    "louder": {"en": "Did you want me to speak louder?", "de": "Soll ich lauter sprechen?",
+               "es": "¿Quieres que hable más alto?", "fr": "Voulez-vous que je parle plus fort ?",
+               "pt": "Você quer que eu fale mais alto?"},
+    "quieter": {"en": "Did you want me to speak more quietly?", "de": "Soll ich leiser sprechen?",
+                "es": "¿Quieres que hable más bajo?", "fr": "Voulez-vous que je parle moins fort ?",
+                "pt": "Você quer que eu fale mais baixo?"},
+    "new_conversation": {"en": "Did you want me to start a new conversation?",
+                         "de": "Soll ich ein neues Gespräch anfangen?", "es": "¿Quieres empezar una conversación nueva?",
+                         "fr": "Voulez-vous commencer une nouvelle conversation ?",
+                         "pt": "Você quer começar uma nova conversa?"},
+    "forget_last": {"en": "Did you want me to forget what you just said?", "de": "Soll ich das Letzte vergessen?",
+                    "es": "¿Quieres que olvide lo último?", "fr": "Voulez-vous que j'oublie la dernière question ?",
+                    "pt": "Você quer que eu esqueça a última pergunta?"},
+    "help": {"en": "Did you want to hear the commands?", "de": "Möchtest du die Befehle hören?",
+             "es": "¿Quieres oír los comandos?", "fr": "Voulez-vous entendre les commandes ?",
+             "pt": "Você quer ouvir os comandos?"},
+    "patient": {"en": "Did you want me to wait longer before I answer?", "de": "Soll ich länger warten, bevor ich antworte?",
+                "es": "¿Quieres que espere más antes de responder?",
+                "fr": "Voulez-vous que j'attende plus longtemps avant de répondre ?",
+                "pt": "Você quer que eu espere mais antes de responder?"},
+    "normal": {"en": "Did you want me to go back to normal speed?", "de": "Soll ich wieder normal sprechen?",
+               "es": "¿Quieres que vuelva a la velocidad normal?", "fr": "Voulez-vous revenir à la vitesse normale ?",
+               "pt": "Você quer voltar à velocidade normal?"},
+    "pause": {"en": "Did you want me to stop listening?", "de": "Soll ich aufhören zuzuhören?",
+              "es": "¿Quieres que deje de escuchar?", "fr": "Voulez-vous que j'arrête d'écouter ?",
+              "pt": "Você quer que eu pare de ouvir?"},
+    "resume": {"en": "Did you want me to start listening again?", "de": "Soll ich wieder zuhören?",
+               "es": "¿Quieres que vuelva a escuchar?", "fr": "Voulez-vous que je recommence à écouter ?",
+               "pt": "Você quer que eu volte a ouvir?"},
+}
+CANCELLED = {"en": "Okay, I won't.", "de": "Gut, dann nicht.", "es": "Vale, no lo hago.",
+             "fr": "D'accord, je ne le fais pas.", "pt": "Certo, não faço."}
+
+
+def question(kind: str, language: str) -> tuple[str, str]:
+    """"Did you want me to ...?" for ``kind``: (text, its language; English where none)."""
+    table = QUESTIONS[kind]
+    return (table[language], language) if language in table else (table["en"], "en")
+
+
 def confirmation(key: str, language: str) -> str:
     """The reply for ``key`` in ``language``, or in English when it has no translation."""
     table = REPLIES[key]

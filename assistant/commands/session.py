@@ -59,6 +59,7 @@ class SessionState:
     paused: bool = False  # asleep until a "resume" command
     last_reply: str = ""
     last_reply_language: str = "en"
+    pending: Command | None = None  # an uncertain command asked about ("Did you want me to ...?")
 
     # -- bookkeeping the engine does --------------------------------------------------------
     def remember(self, reply: str, language: str) -> None:

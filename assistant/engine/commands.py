@@ -6,6 +6,11 @@ tries each parser of a ``CommandParsers`` in order. The default set is the voice
 :mod:`assistant.commands` (stop, repeat, slower/faster, louder/quieter, new conversation, forget
 that, help, patient mode, pause/resume and the language commands), with their per-session state
 in ``session.commands``; with ``commands.enabled: false`` only the language commands remain.
+
+A command heard but not clearly (the matcher's confidence between ``ASK`` and ``ACT``) is not
+acted on: the assistant asks "Did you want me to ...?" (command ``ask``) and keeps it pending
+for one turn; a yes on that turn acts on it, a no says "Okay, I won't." (``cancelled``), and
+anything else is handled as an ordinary turn.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from assistant import commands as voice
+from assistant.commands.matcher import yes_or_no
+from assistant.commands.replies import CANCELLED, question
 from assistant.engine.session import Session
 from assistant.language import commands as language_commands
 
@@ -46,12 +53,29 @@ def voice_command(text: str, session: Session) -> Command | None:
     if not state.settings.enabled:
         return None
     reply_language = session.language.requested or None
+    pending, state.pending = state.pending, None
+    if pending is not None:  # the last turn asked "Did you want me to ...?"
+        answer = yes_or_no(text)
+        if answer is False:
+            lang = pending.language if pending.language in CANCELLED else "en"
+            return Command("cancelled", CANCELLED[lang], lang)
+        if answer is True:
+            return _act(pending, session)
     parsed = voice.parse(text, session.turn_language, state.settings.extra_phrases or None,
-                         reply_language=reply_language)
+                         reply_language=reply_language, session_language=session.session_language, ask=True)
     if state.paused and not state.accepts(parsed):
         return Command("asleep", None, status="ignored")
     if parsed is None:
         return None
+    if not parsed.certain:
+        state.pending = parsed
+        say, lang = question(parsed.kind, parsed.language)
+        return Command("ask", say, lang)
+    return _act(parsed, session)
+
+
+def _act(parsed: voice.Command, session: Session) -> Command:
+    state = session.commands
     effect = state.apply(parsed)
     if effect.clear_history:
         session.history.clear()
@@ -69,7 +93,8 @@ def interrupts(text: str, session: Session) -> bool:
     state = session.commands
     if not state.settings.enabled:
         return False
-    parsed = voice.parse(text, session.turn_language, state.settings.extra_phrases or None)
+    parsed = voice.parse(text, session.turn_language, state.settings.extra_phrases or None,
+                         session_language=session.session_language)
     return parsed is not None and parsed.kind in STOPS_SPEAKING
 
 

@@ -30,6 +30,9 @@ class Session:
     models: dict[str, str] = field(default_factory=dict)  # stage → "backend:model", in every turn record
     commands: SessionState = field(default_factory=SessionState)  # what voice commands changed (rate, pause...)
     turn_language: str = "en"  # the language the current utterance was heard in (command matching)
+    # The conversation's language before the current turn (asked for, else the last turn's):
+    # command matching tries its phrases first, since short commands are often mislabelled.
+    session_language: str | None = None
     refused_in_row: int = 0  # no-speech turns in a row (the noise hint)
 
     def __post_init__(self) -> None:

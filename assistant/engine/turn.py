@@ -159,6 +159,7 @@ class TurnEngine:
         if turn is None:
             turn = session.new_turn(source.source or "microphone" if isinstance(source, Utterance) else source.name)
         cancel = cancel or threading.Event()
+        session.session_language = session.language.requested or session.language.previous
         t_start = time.perf_counter()
         failure: AssistantError | None = None
         try:
@@ -204,7 +205,8 @@ class TurnEngine:
             turn.status, turn.notice = "no_speech", f"{NO_SPEECH_NOTICE} ({reason})"
             self._refused(session, sink, policy)
             return
-        sink.status("thinking")
+        if not session.commands.paused:  # asleep: no thinking cue for what is most likely ignored
+            sink.status("thinking")
         heard = self.stages.hear(utterance, session.language, turn.timings_ms)
         turn.transcript, turn.decision = heard.transcript, heard.decision
         if heard.no_speech:
@@ -220,7 +222,8 @@ class TurnEngine:
         language = typed.language or session.language.previous or self.config.language.default
         turn.transcript = Transcript(typed.text, language, None)
         turn.decision = LanguageDecision(language, "given" if typed.language else "kept-previous", None)
-        sink.status("thinking")
+        if not session.commands.paused:
+            sink.status("thinking")
         self._answer(session, turn, typed.text, language, Utterance(AudioChunk(np.zeros(0, np.float32), 16000),
                                                                     source=typed.name), sink, policy, cancel)
 

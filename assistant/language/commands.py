@@ -34,15 +34,15 @@ NATIVE_NAMES: dict[str, tuple[str, ...]] = {
 VERBS = (r"speak|talk|answer|reply|respond|switch to|use|"
          r"sprich|sprechen|rede|antworte|antworten|wechsle zu|"
          r"habla|hablame|responde|contesta|cambia a|"
-         r"parle|parlez|reponds|repondez|passe en|passe a|"
+         r"parle|parlez|reponds|repond|repondez|passe en|passe a|"
          r"fala|fale|responda|mude para|"
          r"parla|rispondi|"
          r"spreek|antwoord|"
          r"mow|odpowiadaj")
 FILLER = r"(?:(?:please|bitte|por favor|s il te plait|s il vous plait|per favore|alsjeblieft|prosze)\s+)?"
-PREP = r"(?:(?:in|auf|en|em|op|po|to|a|al)\s+)?"
+PREP = r"(?:(?:in|auf|en|em|na|no|dans|op|po|to|a|al)\s+)?"
 AUTO_WORDS = ("my language", "the language i speak", "automatic", "automatically", "meine sprache", "automatisch",
-              "mi idioma", "automatico", "ma langue", "minha lingua", "la mia lingua", "mijn taal")
+              "meiner sprache", "mi idioma", "automatico", "ma langue", "minha lingua", "la mia lingua", "mijn taal")
 
 CONFIRMATIONS = {
     "en": "OK, I will speak English.", "de": "Okay, ich spreche jetzt Deutsch.",
@@ -68,7 +68,8 @@ def _names() -> dict[str, str]:
 
 
 _NAME_TO_CODE = _names()
-_PATTERN = re.compile(rf"^{FILLER}(?:{VERBS})\s+{FILLER}{PREP}(?P<what>.+?)(?:\s+please|\s+bitte|\s+por favor)?$")
+_END = r"(?:\s+please|\s+bitte|\s+por favor|\s+s il te plait|\s+s il vous plait)?"
+_PATTERN = re.compile(rf"^{FILLER}(?:{VERBS})\s+{FILLER}{PREP}(?P<what>.+?){_END}$")
 
 
 def parse(text: str) -> LanguageCommand | None:

@@ -40,7 +40,8 @@ from assistant.secrets import redact
 from assistant.engine import ReplySink, TextInput, TurnEngine, TurnPolicy
 from assistant.engine.commands import interrupts
 from assistant.engine.session import Session
-from assistant.types import AudioChunk, Turn, Utterance
+from assistant.errors import AssistantError
+from assistant.types import AudioChunk, Transcript, Turn, Utterance
 
 log = logging.getLogger("assistant.server")
 RATE = 24000  # the protocol's PCM16 rate
@@ -499,12 +500,21 @@ class RealtimeSession:
             self.turn = turn = self.session.new_turn("<text>" if isinstance(source, TextInput) else "realtime")
             if isinstance(source, TextInput):
                 sink.start_response()
-            if not cancel.is_set():  # (a typed "stop" dropped it before it started)
+            if not cancel.is_set():
                 self.running = True
                 try:
                     await asyncio.to_thread(self.engine.run, self.session, source, sink, SERVER, turn, cancel)
                 finally:
                     self.running = False  # (the turn's log line is written)
+            else:  # a typed "stop" dropped it before it started: still a turn, and logged as one
+                turn.status, turn.interrupted = "interrupted", True
+                turn.notice = "dropped before it started: a stop command came first"
+                if isinstance(source, TextInput):
+                    turn.transcript = Transcript(source.text, source.language or self.session.language.previous or "en", None)
+                try:
+                    self.engine.turn_log.append(turn.to_dict() | {"session": self.session.id})
+                except AssistantError as e:
+                    sink.error(str(e))
             if turn.status == "command" and self.endpointer is not None:  # patient mode: the VAD's silence
                 self.endpointer.set_min_silence_ms(self.session.commands.end_of_turn_silence_ms(
                     self.engine.config.audio.min_silence_ms))
