@@ -114,8 +114,12 @@ def degenerate(question: str, reply: str) -> str | None:
     words = _words(reply)
     if any(repeated_run(words[:i]) is not None for i in range(8, len(words) + 1)):
         return "loop"
-    if difflib.SequenceMatcher(None, question.lower(), reply.lower()[:len(question) + 20]).ratio() > 0.75:
+    if difflib.SequenceMatcher(None, question.lower(), reply.lower()[:len(question) + 20]).ratio() > 0.85:
         return "echo"
+    from assistant.language.instructions import INSTRUCTIONS
+
+    if any(line.split(".")[0] in reply for pair in INSTRUCTIONS.values() for line in pair):
+        return "instruction"  # the language instruction read back instead of an answer
     return None
 
 
