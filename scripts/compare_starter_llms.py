@@ -21,7 +21,6 @@ full spoken evaluation is ``assistant eval conversation``.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import statistics
@@ -114,8 +113,9 @@ def degenerate(question: str, reply: str) -> str | None:
     words = _words(reply)
     if any(repeated_run(words[:i]) is not None for i in range(8, len(words) + 1)):
         return "loop"
-    if difflib.SequenceMatcher(None, question.lower(), reply.lower()[:len(question) + 20]).ratio() > 0.85:
-        return "echo"
+    head, asked = words[:20], set(_words(question))
+    if len(head) >= 2 and sum(w in asked for w in head) >= 0.9 * len(head):
+        return "echo"  # nothing but the question's own words
     from assistant.language.instructions import INSTRUCTIONS
 
     if any(line.split(".")[0] in reply for pair in INSTRUCTIONS.values() for line in pair):

@@ -103,7 +103,7 @@ def test_reply_language_follows_user_and_history_is_kept(tmp_path):
     bot, tts = make(tmp_path, FakeSTT(text="Wie spät ist es?", probs={"de": 0.95, "en": 0.05}), llm)
     bot.respond(tone())
     system = llm.seen[0][0]
-    assert system.role == "system" and system.content.endswith("Antworte nur auf Deutsch.")
+    assert system.role == "system" and system.content.endswith("Antworte immer auf Deutsch.")
     assert tts.texts[0][1] == "de"
     bot.respond(tone())
     roles = [m.role for m in llm.seen[1]]
@@ -187,7 +187,7 @@ def test_wrong_reply_language_is_regenerated_once(tmp_path):
     bot, tts = make(tmp_path, FakeSTT(text="Kannst du mir helfen?", probs={"de": 0.97, "en": 0.03}), llm)
     turn = bot.respond(tone())
     assert len(llm.seen) == 2
-    assert "Antworte nur auf Deutsch" in llm.seen[0][0].content  # the instruction in the user's language
+    assert "Antworte immer auf Deutsch." in llm.seen[0][0].content  # the instruction in the user's language
     # the retry's instruction, in German, after the user's words (the last thing the model reads)
     assert llm.seen[1][-1].content == "Kannst du mir helfen?\n\n(Antworte ausschließlich auf Deutsch.)"
     assert turn.reply_text.startswith("Klar")
@@ -230,7 +230,7 @@ def test_language_switch_by_voice(tmp_path):
     stt.text = "What is the weather like?"
     turn = bot.respond(tone())
     assert turn.language == "en" and turn.reply_language == "es"
-    assert "Responde solo en español" in llm.seen[-1][0].content
+    assert "Responde siempre en español." in llm.seen[-1][0].content
     stt.text = "Speak my language"
     bot.respond(tone())
     stt.text = "And tomorrow?"

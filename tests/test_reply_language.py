@@ -53,7 +53,7 @@ def test_the_retry_instruction_comes_after_the_users_words():
     history = History(Conversation())
     history.add("Hallo", "Hallo! Wie kann ich helfen?")
     msgs = history.messages("Wie spät ist es?", "de", lambda _t: 1, insist_instruction("de"))
-    assert msgs[0].content.endswith("Antworte nur auf Deutsch.")
+    assert msgs[0].content.endswith("Antworte immer auf Deutsch.")
     assert msgs[-1].content == "Wie spät ist es?\n\n(Antworte ausschließlich auf Deutsch.)"
     assert history.turns == [("Hallo", "Hallo! Wie kann ich helfen?")]  # the history keeps the user's words
     assert history.messages("Wie spät ist es?", "de", lambda _t: 1)[-1].content == "Wie spät ist es?"
