@@ -49,5 +49,6 @@ def test_shipped_config_answers_offline_on_the_starter_pack(config_path, tmp_pat
         return
     assert proc.returncode == 0, proc.stderr[-3000:]
     turn = json.loads(proc.stdout)
-    assert turn["status"] == "ok" and turn["language"] == "es" and turn["reply_text"].strip()
+    assert turn["status"] == "ok" and turn["language"] == "es" and turn["reply"].strip()
     assert out.is_file() and out.stat().st_size > 16000  # half a second of 16-bit audio at least
+    assert turn["reply_audio_seconds"] > 0.5
