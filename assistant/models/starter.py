@@ -357,7 +357,7 @@ def _swap_into_place(staging: Path, root: Path) -> None:
 
 def _needed_bytes(pack: Pack) -> int:
     total = sum(f.size for f in pack.files)
-    return 2 * total + 600_000_000  # wheels + files + the dequantised LLM
+    return 2 * total + 1_800_000_000  # wheels + files + the dequantised LLMs (0.5 + 1.2 GB)
 
 
 def install(root: Path | None = None, pack: Pack | None = None, pip_args: tuple[str, ...] = (),
