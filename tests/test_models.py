@@ -461,6 +461,29 @@ def test_real_starter_llm_answers():
     assert "Paris" in reply
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not (hub.starter_dir() / starter.QWEN_HF / "config.json").is_file(),
+                    reason="the starter pack's Qwen model is not installed (python3 -m assistant models install starter)")
+def test_real_starter_qwen_answers_in_the_asked_language(tmp_path):
+    """The starter LLM, as the fallback runs it (CTranslate2 int8), answers in the user's language
+    with the project's prompt; judged by the project's reply check, a margin of one in four."""
+    from assistant.language.identify import ReplyLanguageChecker
+    from assistant.llm.ctranslate2 import CTranslate2LLM
+    from assistant.llm.history import Conversation, History
+
+    llm = CTranslate2LLM(model=str(hub.starter_dir() / starter.QWEN_HF), device="cpu", temperature=0,
+                         max_new_tokens=40)
+    llm.load()
+    checker, history = ReplyLanguageChecker(), History(Conversation())
+    questions = {"de": "Wie viele Tage hat eine Woche?", "es": "¿Cuántos días tiene una semana?",
+                 "fr": "Combien de jours y a-t-il dans une semaine ?", "pt": "Quantos dias tem uma semana?"}
+    right = 0
+    for lang, question in questions.items():
+        reply = "".join(llm.stream(history.messages(question, lang, lambda _t: 0)))
+        right += checker.check(reply, lang).ok and bool(reply.strip())
+    assert right >= 3
+
+
 # ----------------------------------------------------------------------------- hub
 
 def test_starter_dir_and_paths(monkeypatch, tmp_path):
