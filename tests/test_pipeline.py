@@ -103,7 +103,7 @@ def test_reply_language_follows_user_and_history_is_kept(tmp_path):
     bot, tts = make(tmp_path, FakeSTT(text="Wie spät ist es?", probs={"de": 0.95, "en": 0.05}), llm)
     bot.respond(tone())
     system = llm.seen[0][0]
-    assert system.role == "system" and "German" in system.content and "'de'" in system.content
+    assert system.role == "system" and system.content.endswith("Antworte immer auf Deutsch.")
     assert tts.texts[0][1] == "de"
     bot.respond(tone())
     roles = [m.role for m in llm.seen[1]]
@@ -187,12 +187,31 @@ def test_wrong_reply_language_is_regenerated_once(tmp_path):
     bot, tts = make(tmp_path, FakeSTT(text="Kannst du mir helfen?", probs={"de": 0.97, "en": 0.03}), llm)
     turn = bot.respond(tone())
     assert len(llm.seen) == 2
-    assert "wrong" in llm.seen[1][0].content and "German" in llm.seen[1][0].content
+    assert "Antworte immer auf Deutsch." in llm.seen[0][0].content  # the instruction in the user's language
+    # the retry's instruction, in German, after the user's words (the last thing the model reads)
+    assert llm.seen[1][-1].content == "Kannst du mir helfen?\n\n(Antworte ausschließlich auf Deutsch.)"
     assert turn.reply_text.startswith("Klar")
     assert turn.reply_check == {"expected": "de", "detected": "de", "confidence": turn.reply_check["confidence"],
                                 "ok": True, "skipped": None, "retried": True}
     assert tts.texts == [(turn.reply_text, "de")]
     assert log_lines(tmp_path)[0]["reply_check"]["retried"] is True
+
+
+class AlwaysEnglishLLM(FakeLLM):
+    def stream(self, messages):
+        self.seen.append(list(messages))
+        yield from (w + " " for w in "Sure, I can help you with that today. What do you need?".split())
+
+
+def test_a_reply_wrong_after_the_retry_is_spoken_by_the_voice_of_its_language(tmp_path):
+    llm = AlwaysEnglishLLM()
+    bot, tts = make(tmp_path, FakeSTT(text="Kannst du mir helfen?", probs={"de": 0.97, "en": 0.03}), llm)
+    turn = bot.respond(tone())
+    assert len(llm.seen) == 2  # one retry, no more
+    assert tts.texts and all(lang == "en" for _, lang in tts.texts)  # never the German voice
+    assert turn.reply_check["expected"] == "de" and turn.reply_check["spoken_as"] == "en"
+    assert "English" in turn.notice and "German" in turn.notice
+    assert log_lines(tmp_path)[0]["reply_check"]["spoken_as"] == "en"
 
 
 def test_right_reply_language_is_not_regenerated(tmp_path):
@@ -211,7 +230,7 @@ def test_language_switch_by_voice(tmp_path):
     stt.text = "What is the weather like?"
     turn = bot.respond(tone())
     assert turn.language == "en" and turn.reply_language == "es"
-    assert "Spanish" in llm.seen[-1][0].content
+    assert "Responde siempre en español." in llm.seen[-1][0].content
     stt.text = "Speak my language"
     bot.respond(tone())
     stt.text = "And tomorrow?"

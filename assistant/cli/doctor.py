@@ -156,8 +156,12 @@ def run_doctor(args: argparse.Namespace) -> int:
     for url, why in sorted(hubs.items()):
         r.line(OK if why is None else WARN, "hub", f"{url}: {'reachable' if why is None else why}")
     root = starter_dir()
+    older = (starter.read_manifest(root) or {}).get("pack")
     if starter.is_installed(root):
         r.line(OK, "starter", f"installed in {root}")
+    elif older and older != starter.STARTER.id:
+        r.line(WARN, "starter", f"{root} holds an older pack ({older}, without the newer models); "
+                                f"fix: python3 -m assistant models install starter (adds only what is new)")
     else:
         r.line(WARN, "starter", f"not installed ({root}); fix: python3 -m assistant models install starter")
     effective, notes = resolve_models(config)

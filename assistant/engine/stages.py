@@ -13,7 +13,6 @@ from assistant.errors import AssistantError, StageError
 from assistant.guard import SpeechGuard, is_silent, no_speech_reason, speech_ratio
 from assistant.language import policy as language_policy
 from assistant.language.identify import ReplyCheck, ReplyLanguageChecker
-from assistant.language.names import name_of
 from assistant.llm.base import LLM
 from assistant.stt.base import STT
 from assistant.tts.voices import VoiceRouter
@@ -190,8 +189,11 @@ class Stages:
 
     @staticmethod
     def insist_instruction(wrong: str, reply_language: str) -> str:
-        return (f"Your previous answer was in {name_of(wrong)}, which is wrong. "
-                f"Answer only in {name_of(reply_language)}.")
+        """The retry's instruction, in the language wanted (``wrong``: the language the first
+        reply came in; naming it in English pulled replies back towards English)."""
+        from assistant.language.instructions import insist_instruction
+
+        return insist_instruction(reply_language)
 
     def check_reply(self, text: str, language: str) -> ReplyCheck | None:
         if not self.config.language.check_reply:

@@ -303,7 +303,7 @@ class TurnEngine:
                         for sentence in splitter.push(token):
                             if not checked:
                                 checked = True
-                                insist = self._wrong_language(turn, sentence, reply_language, attempt)
+                                insist = self._wrong_language(turn, sentence, reply_language, attempt, speech)
                                 if insist:
                                     retry = True
                                     break
@@ -318,7 +318,7 @@ class TurnEngine:
                 if rest and not checked:
                     # The first sentence decides: a reply in the wrong language is regenerated
                     # once before anything is spoken.
-                    insist = self._wrong_language(turn, rest, reply_language, attempt)
+                    insist = self._wrong_language(turn, rest, reply_language, attempt, speech)
                     if insist:
                         continue
                 if rest:
@@ -346,13 +346,22 @@ class TurnEngine:
             turn.notice = f"interrupted; the user heard: {heard!r}"
         return heard
 
-    def _wrong_language(self, turn: Turn, sentence: str, reply_language: str, attempt: int) -> str | None:
-        """Check the reply's first sentence; the wrongly used language when it must be retried."""
+    def _wrong_language(self, turn: Turn, sentence: str, reply_language: str, attempt: int,
+                        speech: "_Speech") -> str | None:
+        """Check the reply's first sentence; the wrongly used language when it must be retried.
+        Wrong again after the retry: the reply is spoken by the voice of the language it is
+        written in (never a German voice reading English), and the caption says so."""
         check = self.stages.check_reply(sentence, reply_language)
         if check is None:
             return None
         turn.reply_check = check.to_dict() | {"retried": attempt == 1}
-        return check.detected if not check.ok and attempt == 0 else None
+        if check.ok or not check.detected:
+            return None
+        if attempt == 0:
+            return check.detected
+        turn.reply_check["spoken_as"] = check.detected
+        speech.speak_as(check.detected, reply_language)
+        return None
 
     def _finish_speech(self, speech: "_Speech", sink: ReplySink, turn: Turn, utterance: Utterance,
                        cancel: threading.Event) -> Spoken:
@@ -419,6 +428,18 @@ class _Speech:
         self.timer = threading.Timer(seconds, fire)
         self.timer.daemon = True
         self.timer.start()
+
+    def speak_as(self, written: str, wanted: str) -> None:
+        """The reply came in ``written`` although ``wanted`` was asked for: speak it with
+        ``written``'s voice and say so (before the first sentence is queued)."""
+        if self.thread is not None or written == self.language:
+            return
+        self.language = written
+        hook = self.engine.stages.speakable
+        self.convert = hook.reply(written) if hasattr(hook, "reply") else None
+        self.turn.notice = (f"The reply came in {name_of(written)}, not in {name_of(wanted)}, even after a "
+                            f"retry: it is spoken with the {name_of(written)} voice.")
+        self.sink.notice(self.turn.notice)
 
     def say(self, sentence: str) -> None:
         if self.thread is None:

@@ -11,7 +11,7 @@ from typing import Callable
 
 from pydantic import Field
 
-from assistant.language.names import name_of
+from assistant.language.instructions import language_instruction
 from assistant.options import Section
 from assistant.types import Message
 
@@ -28,12 +28,6 @@ class Conversation(Section):
     system_prompt: str = Field(DEFAULT_SYSTEM_PROMPT, description="System prompt sent before every turn.")
     max_turns: int = Field(8, ge=0, description="Keep at most this many past turns as context.")
     max_tokens: int = Field(2048, ge=0, description="Keep at most this many tokens of past turns as context.")
-
-
-def language_instruction(code: str) -> str:
-    name = name_of(code)
-    return (f"The user speaks {name}. Reply only in {name} (language code '{code}'), "
-            f"whatever language earlier messages used.")
 
 
 @dataclass
@@ -55,8 +49,6 @@ class History:
         system = self.settings.system_prompt
         if reply_language:
             system = f"{system}\n{language_instruction(reply_language)}"
-        if extra_instruction:
-            system = f"{system}\n{extra_instruction}"
         budget = self.settings.max_tokens
         kept: list[tuple[str, str]] = []
         for u, a in reversed(self.turns[-self.settings.max_turns:] if self.settings.max_turns else []):
@@ -68,5 +60,7 @@ class History:
         msgs = [Message("system", system)]
         for u, a in reversed(kept):
             msgs += [Message("user", u), Message("assistant", a)]
-        msgs.append(Message("user", user))
+        # A retry's instruction goes after the user's words: the last thing the model reads before
+        # it answers weighs most with small models (README, "Multilingual").
+        msgs.append(Message("user", f"{user}\n\n({extra_instruction})" if extra_instruction else user))
         return msgs

