@@ -8,6 +8,8 @@ README ("Short utterances in Whisper"), measured with ``assistant eval stt``.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -144,20 +146,21 @@ def test_window_failed(checks, lengths, failed):
 
 def test_a_failed_utterance_window_is_decoded_again_on_the_full_window():
     """No temperature fallback on the short window (sampling loops again there): one greedy try
-    with a token budget, then the full window with the whole schedule."""
+    with a token budget, then the full window, one temperature at a time."""
     from types import SimpleNamespace
 
     from assistant.stt.faster_whisper import FasterWhisperOptions, FasterWhisperSTT
 
-    stt = FasterWhisperSTT(FasterWhisperOptions())
+    stt = FasterWhisperSTT(FasterWhisperOptions(retry_max_s=1000))
     calls = []
     results = [(0.6, -0.2), (1.1, -0.2)]  # compression ratio 0.6 ok; the second call's result
 
     def decode(samples, frames, language, prompt, encoded, overrides):
+        time.sleep(0.05)  # the retries' time is measured against the first decode's
         calls.append((len(samples), frames, overrides.get("temperature"), overrides.get("max_new_tokens")))
         ratio, logprob = (3.0, -0.2) if frames is not None and looping else results.pop(0)
         seg = SimpleNamespace(compression_ratio=ratio, avg_logprob=logprob, no_speech_prob=0.0)
-        return [seg], SimpleNamespace(sequences=[[1] * 10])
+        return [seg], SimpleNamespace(sequences=[[1] * 10], encoded=None)
 
     stt._decode = decode
     audio = np.zeros(5 * 16000, np.float32)
@@ -166,5 +169,80 @@ def test_a_failed_utterance_window_is_decoded_again_on_the_full_window():
         stt.run(audio, language="en")
         if not looping:  # one call: the utterance plus 2 s of silence, greedy, a budget of 20 + 15/s
             assert calls == [(700 * 160, 700, [0.0], 95)]
-        else:  # then the real audio on the full window with the configured schedule
-            assert calls[0] == (700 * 160, 700, [0.0], 95) and calls[1] == (len(audio), None, None, None)
+        else:  # then the real audio on the full window at the schedule's first temperature
+            assert calls[0] == (700 * 160, 700, [0.0], 95) and calls[1][:3] == (len(audio), None, [0.0])
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _scripted(outcomes, clock, seconds_per_token=0.01):
+    """short/full callables for ``short_window_first`` that play ``outcomes`` in order: each a
+    (compression ratio, tokens decoded) pair, taking ``seconds_per_token`` × tokens of the clock."""
+    calls = []
+
+    def play(kind, language, temperature, budget):
+        ratio, tokens = outcomes.pop(0)
+        tokens = min(tokens, budget)
+        clock.now += seconds_per_token * tokens
+        calls.append((kind, language, temperature, budget))
+        return (kind, language, temperature), [(ratio, -0.3, 0.01)], [tokens]
+
+    return (lambda frames, budget, lang: play("short", lang, 0.0, budget),
+            lambda lang, temperature, budget: play("full", lang, temperature, budget), calls)
+
+
+def test_retries_try_the_next_candidate_language_before_the_full_window():
+    from assistant.stt.faster_whisper import FasterWhisperOptions
+    from assistant.stt.whisper_options import short_window_first
+
+    clock = _Clock()
+    short, full, calls = _scripted([(3.0, 40), (1.2, 40)], clock)  # French fails, Portuguese passes
+    result, language = short_window_first(FasterWhisperOptions(), 4 * 16000, short, full, ("fr", "pt", "es"),
+                                          clock=clock)
+    assert (result, language) == (("short", "pt", 0.0), "pt")
+    assert [c[:2] for c in calls] == [("short", "fr"), ("short", "pt")]
+
+
+def test_retries_are_bounded_by_time_and_keep_the_least_failed():
+    """Every try loops: the retries stop when a normal decode's time (1 × retry_budget) is spent,
+    whatever the temperature schedule still holds, and the least failed result is kept."""
+    from assistant.stt.faster_whisper import FasterWhisperOptions
+    from assistant.stt.whisper_options import normal_tokens, short_window_first
+
+    n = 4 * 16000
+    for budget in (0.0, 1.0, 3.0):
+        clock = _Clock()
+        outcomes = [(3.5, 80), (2.9, 200), (3.2, 200), (3.0, 200), (3.0, 200), (3.0, 200), (3.0, 200), (3.0, 200)]
+        short, full, calls = _scripted(outcomes, clock)
+        options = FasterWhisperOptions(retry_budget=budget)
+        result, language = short_window_first(options, n, short, full, ("de",), clock=clock)
+        first = 0.01 * 80  # the first decode took 0.8 s for 80 tokens
+        assert clock.now <= first + budget * 0.01 * normal_tokens(n) + 1e-9, (budget, calls)
+        assert language == "de"
+        if budget == 0.0:
+            assert len(calls) == 1 and result == ("short", "de", 0.0)
+        else:
+            assert calls[1][:3] == ("full", "de", 0.0) and len(calls) < 1 + 6
+            assert result == ("full", "de", 0.0)  # ratio 2.9: the least failed
+    # the hard cap in seconds wins over the relative budget
+    clock = _Clock()
+    short, full, calls = _scripted([(3.5, 80)] + [(3.0, 200)] * 6, clock, seconds_per_token=1.0)
+    short_window_first(FasterWhisperOptions(retry_budget=10, retry_max_s=5.0), n, short, full, ("de",), clock=clock)
+    assert len(calls) == 1 and clock.now == 80.0  # 5 s hold 5 tokens, too few for the utterance
+
+
+def test_failure_ranks_decodes():
+    from assistant.stt.faster_whisper import FasterWhisperOptions
+    from assistant.stt.whisper_options import failure
+
+    o = FasterWhisperOptions()
+    assert failure([(1.2, -0.3, 0.01)], [20], o, 50) == 0.0
+    assert failure([(2.6, -0.3, 0.01)], [20], o, 50) < failure([(3.6, -0.3, 0.01)], [20], o, 50)
+    assert failure([(1.2, -1.5, 0.9)], [20], o, 50) == 0.0  # unsure because silent
+    assert failure([(1.2, -0.3, 0.01)], [50], o, 50) == 1.0  # out of tokens
