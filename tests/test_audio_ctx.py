@@ -115,6 +115,25 @@ def test_faster_whisper_encodes_only_the_utterance(monkeypatch):
         assert next(iter(probs)) == "en"
 
 
+def test_faster_whisper_turn_encodes_the_utterance_once(monkeypatch):
+    """A turn detects the language, then transcribes in the language it chose: the decode reuses
+    the detection's encoder pass (it used to encode the same window again)."""
+    from assistant.stt.faster_whisper import FasterWhisperOptions, FasterWhisperSTT
+
+    stt = FasterWhisperSTT(FasterWhisperOptions(model=str(starter_model("whisper-base-ct2")), device="cpu",
+                                                compute_type="int8", beam_size=None))
+    stt.load()
+    audio = load_audio(shared_audio("jfk.flac"), 16000)
+    assert next(iter(stt.detect_language(audio))) == "en"
+    seen, transcript = _encoded_lengths(monkeypatch, stt, audio, language="en")
+    assert seen == [], seen
+    assert word_errors(JFK, transcript.text).wer <= 0.1, transcript.text
+    other = load_audio(shared_audio("jfk.flac"), 16000)
+    other = type(other)(other.samples[: len(other.samples) // 2].copy(), 16000)  # other audio: encoded anew
+    seen, _ = _encoded_lengths(monkeypatch, stt, other, language="en")
+    assert seen == [encoder_frames(stt.options, len(other.samples))], seen
+
+
 def test_openai_whisper_encodes_only_the_utterance(monkeypatch):
     from assistant.stt.whisper import WhisperOptions, WhisperSTT
 
@@ -202,7 +221,7 @@ def test_retries_try_the_next_candidate_language_before_the_full_window():
     from assistant.stt.whisper_options import short_window_first
 
     clock = _Clock()
-    short, full, calls = _scripted([(3.0, 40), (1.2, 40)], clock)  # French fails, Portuguese passes
+    short, full, calls = _scripted([(3.0, 40), (1.2, 30)], clock)  # French fails, Portuguese passes
     result, language = short_window_first(FasterWhisperOptions(), 4 * 16000, short, full, ("fr", "pt", "es"),
                                           clock=clock)
     assert (result, language) == (("short", "pt", 0.0), "pt")

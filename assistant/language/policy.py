@@ -3,8 +3,9 @@
 Whisper's argmax is unreliable on short clips and between close languages. The policy restricts
 the choice to the languages a household speaks, weighs the previous turn's language as a prior
 (its probability multiplied by ``prior``, by ``short_prior`` on a short clip: a two-word German
-utterance in a German session stays German unless the evidence is strong), never lets the prior
-overrule a detection of ``strong_probability`` or more, and, when the result is still unsure,
+utterance in a German session stays German unless the evidence is strong: a short clip switches
+only with ``short_min_probability`` after the prior), never lets the prior overrule a detection of
+``strong_probability`` or more, and, when the result is still unsure,
 names the next candidates for the STT to try when a decode in the chosen language fails
 Whisper's checks. It skips detection when a language is fixed.
 The per-session state (previous language, a language the user asked for by voice) lives in
@@ -35,9 +36,12 @@ class LanguagePolicy(Section):
     prior: float = Field(3.0, ge=1, description=(
         "The previous turn's language counts this many times its detected probability (1: no "
         "prior; a switch wins when detection gives the new language this many times the old one's)."))
-    short_prior: float = Field(10.0, ge=1, description=(
+    short_prior: float = Field(5.0, ge=1, description=(
         "The prior on clips shorter than `short_s` (one to three words), where detection is a coin toss."))
     short_s: float = Field(1.5, ge=0, description="Clips shorter than this are short (see `short_prior`).")
+    short_min_probability: float = Field(0.6, ge=0, le=1, description=(
+        "On a short clip another language than the previous one is chosen only with at least "
+        "this probability after the prior."))
     strong_probability: float = Field(0.9, ge=0, le=1, description=(
         "A detection at least this sure is never overruled by the prior."))
     candidates: int = Field(2, ge=1, le=5, description=(
@@ -69,7 +73,8 @@ def decide(probs: dict[str, float] | None, duration: float, policy: LanguagePoli
     language is the most probable after that, its ``probability`` the share it gets. A
     detection of ``strong_probability`` or more wins whatever the prior says. When the share is
     below ``min_probability`` the decision names ``candidates``, the next most probable
-    languages, for a decode that fails Whisper's checks."""
+    languages, for a decode that fails Whisper's checks. On a short clip a switch also needs
+    ``short_min_probability`` after the prior."""
     if fixed is not None:
         return LanguageDecision(fixed, "fixed", None, ())
     assert probs is not None, "detection is needed when no language is fixed"
@@ -88,8 +93,13 @@ def decide(probs: dict[str, float] | None, duration: float, policy: LanguagePoli
     detected = max(shares, key=lambda c: shares[c])
     posterior = weigh(shares, state.previous, policy.short_prior if duration < policy.short_s else policy.prior)
     ranked = sorted(posterior, key=lambda c: posterior[c], reverse=True)
+    short = duration < policy.short_s
+    if (short and state.previous in posterior and ranked[0] != state.previous
+            and posterior[ranked[0]] < policy.short_min_probability):
+        ranked.remove(state.previous)  # an unsure switch on one to three words: stay
+        ranked.insert(0, state.previous)
     if shares[detected] >= policy.strong_probability and ranked[0] != detected:
-        ranked.remove(detected)
+        ranked.remove(detected)  # strong evidence is never overruled
         ranked.insert(0, detected)
     best = ranked[0]
     if best != detected:

@@ -207,6 +207,7 @@ class FasterWhisperSTT:
         self.model_path: str | None = None
         self.load_seconds: float | None = None
         self._model: Any = None  # faster_whisper.WhisperModel
+        self._detected: EncodedWindow | None = None  # the last detect_language's encoder pass
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -385,7 +386,11 @@ class FasterWhisperSTT:
         return probs, (None if exact else EncodedWindow(features, encoded))
 
     def detect_language(self, audio: AudioChunk) -> dict[str, float]:
-        return self.detect(audio.resampled(SAMPLE_RATE).samples)[0]
+        probs, encoded = self.detect(audio.resampled(SAMPLE_RATE).samples)
+        # A turn detects, then transcribes in the language it chose: that decode reuses this
+        # encoder pass (DecodeProbe checks the log-mel is the same, so another audio never does).
+        self._detected = encoded
+        return probs
 
     def detect_language_full(self, audio: AudioChunk) -> dict[str, float]:
         """Language probabilities on Whisper's whole 30 s window (the utterance padded with
@@ -409,7 +414,7 @@ class FasterWhisperSTT:
             return empty
         task = self.options.task
 
-        probability, top, encoded = None, {}, None
+        probability, top, encoded = None, {}, self._detected
         if language is None:
             probs, encoded = self.detect(audio.samples)
             language = next(iter(probs))

@@ -160,10 +160,10 @@ def window_failed(checks: list[tuple[float, float, float]], lengths: list[int], 
 
 
 def normal_tokens(n_samples: int) -> int:
-    """Tokens a normal utterance of ``n_samples`` (16 kHz) needs with timestamps: about 10 per
-    second of speech in German, French or Portuguese with Whisper's tokenizer (6–8 in English
-    and Spanish; FLEURS, see README), plus the timestamp and end tokens."""
-    return 8 + math.ceil(10 * n_samples / 16000)
+    """Tokens a normal utterance of ``n_samples`` (16 kHz) needs, timestamps included: Whisper
+    base decoded 3.2 (English) to 4.6 (French) per second of the FLEURS clips, at most 5.9 for
+    one clip (README, "Cost per language"), so 6 per second plus the prompt's and end's few."""
+    return 8 + math.ceil(6 * n_samples / 16000)
 
 
 def failure(checks: list[tuple[float, float, float]], lengths: list[int], options: "WhisperDecodingOptions",
