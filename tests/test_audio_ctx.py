@@ -165,12 +165,13 @@ def test_window_failed(checks, lengths, failed):
 
 def test_a_failed_utterance_window_is_decoded_again_on_the_full_window():
     """No temperature fallback on the short window (sampling loops again there): one greedy try
-    with a token budget, then the full window, one temperature at a time."""
+    with a token budget, one with a second more of margin, then the full window, one
+    temperature at a time."""
     from types import SimpleNamespace
 
     from assistant.stt.faster_whisper import FasterWhisperOptions, FasterWhisperSTT
 
-    stt = FasterWhisperSTT(FasterWhisperOptions(retry_max_s=1000))
+    stt = FasterWhisperSTT(FasterWhisperOptions(retry_budget=5, retry_max_s=1000))
     calls = []
     results = [(0.6, -0.2), (1.1, -0.2)]  # compression ratio 0.6 ok; the second call's result
 
@@ -178,7 +179,7 @@ def test_a_failed_utterance_window_is_decoded_again_on_the_full_window():
         time.sleep(0.05)  # the retries' time is measured against the first decode's
         calls.append((len(samples), frames, overrides.get("temperature"), overrides.get("max_new_tokens")))
         ratio, logprob = (3.0, -0.2) if frames is not None and looping else results.pop(0)
-        seg = SimpleNamespace(compression_ratio=ratio, avg_logprob=logprob, no_speech_prob=0.0)
+        seg = SimpleNamespace(start=0.0, compression_ratio=ratio, avg_logprob=logprob, no_speech_prob=0.0)
         return [seg], SimpleNamespace(sequences=[[1] * 10], encoded=None)
 
     stt._decode = decode
@@ -188,8 +189,9 @@ def test_a_failed_utterance_window_is_decoded_again_on_the_full_window():
         stt.run(audio, language="en")
         if not looping:  # one call: the utterance plus 2 s of silence, greedy, a budget of 20 + 15/s
             assert calls == [(700 * 160, 700, [0.0], 95)]
-        else:  # then the real audio on the full window at the schedule's first temperature
-            assert calls[0] == (700 * 160, 700, [0.0], 95) and calls[1][:3] == (len(audio), None, [0.0])
+        else:  # then a second more of margin, then the real audio on the full window at the first temperature
+            assert calls[0] == (700 * 160, 700, [0.0], 95) and calls[1][:3] == (800 * 160, 800, [0.0])
+            assert calls[2][:3] == (len(audio), None, [0.0])
 
 
 class _Clock:
@@ -210,7 +212,7 @@ def _scripted(outcomes, clock, seconds_per_token=0.01):
         tokens = min(tokens, budget)
         clock.now += seconds_per_token * tokens
         calls.append((kind, language, temperature, budget))
-        return (kind, language, temperature), [(ratio, -0.3, 0.01)], [tokens]
+        return (kind, language, temperature, len(calls) - 1), [(ratio, -0.3, 0.01)], [tokens]
 
     return (lambda frames, budget, lang: play("short", lang, 0.0, budget),
             lambda lang, temperature, budget: play("full", lang, temperature, budget), calls)
@@ -224,31 +226,34 @@ def test_retries_try_the_next_candidate_language_before_the_full_window():
     short, full, calls = _scripted([(3.0, 40), (1.2, 30)], clock)  # French fails, Portuguese passes
     result, language = short_window_first(FasterWhisperOptions(), 4 * 16000, short, full, ("fr", "pt", "es"),
                                           clock=clock)
-    assert (result, language) == (("short", "pt", 0.0), "pt")
+    assert (result, language) == (("short", "pt", 0.0, 1), "pt")
     assert [c[:2] for c in calls] == [("short", "fr"), ("short", "pt")]
 
 
 def test_retries_are_bounded_by_time_and_keep_the_least_failed():
-    """Every try loops: the retries stop when a normal decode's time (1 × retry_budget) is spent,
-    whatever the temperature schedule still holds, and the least failed result is kept."""
+    """Every try loops: the retries (a wider window, then the full window per temperature) stop
+    when a normal decode's time (× retry_budget) is spent, whatever the schedule still holds, and
+    the least failed result is kept."""
     from assistant.stt.faster_whisper import FasterWhisperOptions
     from assistant.stt.whisper_options import normal_tokens, short_window_first
 
     n = 4 * 16000
-    for budget in (0.0, 1.0, 3.0):
+    for budget in (0.0, 1.0, 10.0):
         clock = _Clock()
-        outcomes = [(3.5, 80), (2.9, 200), (3.2, 200), (3.0, 200), (3.0, 200), (3.0, 200), (3.0, 200), (3.0, 200)]
-        short, full, calls = _scripted(outcomes, clock)
+        ratios = [3.5, 3.2, 2.9, 3.0, 3.0, 3.0, 3.0, 3.0]
+        short, full, calls = _scripted([(r, 200) for r in ratios], clock)
         options = FasterWhisperOptions(retry_budget=budget)
         result, language = short_window_first(options, n, short, full, ("de",), clock=clock)
-        first = 0.01 * 80  # the first decode took 0.8 s for 80 tokens
+        first = 0.01 * 80  # the first decode took 0.8 s for its 80 tokens
         assert clock.now <= first + budget * 0.01 * normal_tokens(n) + 1e-9, (budget, calls)
         assert language == "de"
         if budget == 0.0:
-            assert len(calls) == 1 and result == ("short", "de", 0.0)
+            assert len(calls) == 1 and result[3] == 0
+        elif budget == 1.0:  # the wider window only: the full window's encoder does not fit
+            assert [c[0] for c in calls] == ["short", "short"] and result[3] == 1
         else:
-            assert calls[1][:3] == ("full", "de", 0.0) and len(calls) < 1 + 6
-            assert result == ("full", "de", 0.0)  # ratio 2.9: the least failed
+            assert [c[0] for c in calls][:3] == ["short", "short", "full"] and len(calls) <= 8, calls
+            assert result == ("full", "de", 0.0, 2)  # ratio 2.9: the least failed
     # the hard cap in seconds wins over the relative budget
     clock = _Clock()
     short, full, calls = _scripted([(3.5, 80)] + [(3.0, 200)] * 6, clock, seconds_per_token=1.0)

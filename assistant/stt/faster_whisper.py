@@ -454,17 +454,19 @@ class FasterWhisperSTT:
         o = self.options
         frames = encoder_frames(o, len(samples))
         if frames is not None and "temperature" not in overrides:  # (benchmarks fix the schedule)
-            margin = with_margin(samples, frames)
             full_window: list[EncodedWindow | None] = [None]  # the 30 s window's encoder output, once
+            duration = len(samples) / SAMPLE_RATE
 
             def prompt(lang: str) -> str | None:
                 return initial_prompt if lang == language else self.options.prompt_for(lang)
 
             def short(frames: int, budget: int, lang: str) -> tuple[Any, list, list[int]]:
-                raw, probe = self._decode(margin, frames, lang, prompt(lang), encoded,
+                raw, probe = self._decode(with_margin(samples, frames), frames, lang, prompt(lang), encoded,
                                           dict(overrides, temperature=self._temperatures()[:1],
                                                max_new_tokens=budget))
-                return (raw, probe), _checks(raw), [len(q) for q in probe.sequences]
+                # (a segment in the quiet tail is dropped anyway: its doubts fail nothing)
+                kept = [x for x in raw if not in_tail(float(x.start), duration)]
+                return (raw, probe), _checks(kept), [len(q) for q in probe.sequences]
 
             def full(lang: str, temperature: float, budget: int) -> tuple[Any, list, list[int]]:
                 raw, probe = self._decode(samples, None, lang, prompt(lang), full_window[0],

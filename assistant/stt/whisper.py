@@ -263,7 +263,9 @@ class WhisperSTT:
 
         def short(frames: int, budget: int, lang: str) -> tuple[Any, list, list[int]]:
             result, probe = self._transcribe(audio, lang, prompt_for(lang), frames, first, budget)
-            return (result, probe), _checks(result), [len(probe.first.tokens)] if probe.first is not None else []
+            # (a segment in the quiet tail is dropped anyway: its doubts fail nothing)
+            kept = {"segments": [s for s in result["segments"] if not in_tail(float(s["start"]), audio.duration)]}
+            return (result, probe), _checks(kept), [len(probe.first.tokens)] if probe.first is not None else []
 
         def full(lang: str, temperature: float, budget: int) -> tuple[Any, list, list[int]]:
             result, probe = self._transcribe(audio, lang, prompt_for(lang), None, temperature, budget)

@@ -77,7 +77,8 @@ class WhisperDecodingOptions(BackendOptions):
         "(\"stop\") still has room for Whisper to place it."))
     retry_budget: float = Field(1.0, ge=0, description=(
         "With `audio_ctx: utterance`: when the first decode fails Whisper's checks, the retries "
-        "(the next candidate language, the full window, temperature sampling) may take this many "
+        "(the next candidate language, a window with a second more margin, the full window, "
+        "temperature sampling) may take this many "
         "times a normal decode of the utterance (the first decode's time per token × the tokens "
         "its length needs), so one utterance costs about (1 + this) normal turns; then the least "
         "failed result so far is kept. 0: no retries."))
@@ -197,8 +198,9 @@ def short_window_first(options: "WhisperDecodingOptions", n_samples: int,
 
     ``languages``: the language chosen, then the candidates to try when a decode fails the
     checks (an unsure language decision). The first decode that passes is returned with its
-    language. Retries go: the utterance's window in each next candidate, then the full window at
-    each temperature of the schedule in the language of the least failed try so far. They are
+    language. Retries go: the utterance's window in each next candidate, the window one second
+    wider, then the full window at each temperature of the schedule, in the language of the
+    least failed try so far. They are
     bounded by time: ``retry_budget`` × a normal decode (the first one's time per token × the
     tokens the utterance's length needs), at most ``retry_max_s``; each retry gets only the
     tokens that fit in what is left (at the first decode's cost per token) and none is started
@@ -219,12 +221,20 @@ def short_window_first(options: "WhisperDecodingOptions", n_samples: int,
     deadline = clock() + allowed
     best = (failure(checks, lengths, options, budget), 0, result, languages[0])
     tries: list[tuple[str, str, float]] = [("short", lang, 0.0) for lang in languages[1:]]
+    # a second of margin more: where Whisper wrote into the quiet tail (repeating the sentence,
+    # FLEURS es-005), a longer tail usually ends it; about the cost of the first decode
+    wider = min(N_FRAMES, frames + 100)
+    if wider > frames:
+        tries.append(("wider", "", 0.0))
     temperatures = options.temperature if isinstance(options.temperature, tuple) else (options.temperature,)
     tries += [("full", "", t) for t in temperatures]
-    order, cost = 1, {"short": per_token, "full": per_token}  # seconds per token, per kind of try
+    # seconds per token for each kind of try; the full window's encoder pass costs about its
+    # length's share more (measured once it has run)
+    cost = {"short": per_token, "wider": per_token * wider / frames, "full": per_token * N_FRAMES / frames}
+    order = 1
     for kind, language, temperature in tries:
         left = deadline - clock()
-        tokens = min(budget if kind == "short" else (options.sample_len or 224),
+        tokens = min(budget if kind != "full" else (options.sample_len or 224),
                      int(left / cost[kind]) if cost[kind] > 0 else budget)
         if tokens < needed // 2:  # too few to say the utterance: the retry could not pass
             log.info("%s: no time left for a retry (%.2f s allowed); keeping the least failed decode",
@@ -232,11 +242,11 @@ def short_window_first(options: "WhisperDecodingOptions", n_samples: int,
             break
         language = language or best[3]
         log.info("%s: the decode failed Whisper's checks; trying %s in %s at temperature %.1f",
-                 options.backend, "the utterance window" if kind == "short" else "the full window", language,
-                 temperature)
+                 options.backend, {"short": "the utterance window", "wider": "a wider utterance window",
+                                   "full": "the full window"}[kind], language, temperature)
         started = clock()
-        if kind == "short":
-            result, checks, lengths = short(frames, tokens, language)
+        if kind != "full":
+            result, checks, lengths = short(frames if kind == "short" else wider, tokens, language)
         else:
             result, checks, lengths = full(language, temperature, tokens)
         # the full window's encoder pass and sampling cost more per token than the first decode
