@@ -122,13 +122,17 @@ class LanguageDecision:
     """Which language a turn uses, and why (see assistant/language/policy.py)."""
 
     language: str
-    reason: str  # detected | restricted | kept-previous | default | fixed | requested
+    reason: str  # detected | restricted | kept-previous | default | fixed | requested | candidate
     probability: float | None
     top: tuple[tuple[str, float], ...] = ()
+    candidates: tuple[str, ...] = ()  # the next languages to decode in when a decode fails (unsure only)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"language": self.language, "reason": self.reason, "probability": self.probability,
-                "top": [{"language": c, "probability": p} for c, p in self.top]}
+        d = {"language": self.language, "reason": self.reason, "probability": self.probability,
+             "top": [{"language": c, "probability": p} for c, p in self.top]}
+        if self.candidates:
+            d["candidates"] = list(self.candidates)
+        return d
 
 
 @dataclass

@@ -8,6 +8,8 @@ docs/quality.md ("Short utterances in Whisper"), measured with ``assistant eval 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -113,6 +115,25 @@ def test_faster_whisper_encodes_only_the_utterance(monkeypatch):
         assert next(iter(probs)) == "en"
 
 
+def test_faster_whisper_turn_encodes_the_utterance_once(monkeypatch):
+    """A turn detects the language, then transcribes in the language it chose: the decode reuses
+    the detection's encoder pass (it used to encode the same window again)."""
+    from assistant.stt.faster_whisper import FasterWhisperOptions, FasterWhisperSTT
+
+    stt = FasterWhisperSTT(FasterWhisperOptions(model=str(starter_model("whisper-base-ct2")), device="cpu",
+                                                compute_type="int8", beam_size=None))
+    stt.load()
+    audio = load_audio(shared_audio("jfk.flac"), 16000)
+    assert next(iter(stt.detect_language(audio))) == "en"
+    seen, transcript = _encoded_lengths(monkeypatch, stt, audio, language="en")
+    assert seen == [], seen
+    assert word_errors(JFK, transcript.text).wer <= 0.1, transcript.text
+    other = load_audio(shared_audio("jfk.flac"), 16000)
+    other = type(other)(other.samples[: len(other.samples) // 2].copy(), 16000)  # other audio: encoded anew
+    seen, _ = _encoded_lengths(monkeypatch, stt, other, language="en")
+    assert seen == [encoder_frames(stt.options, len(other.samples))], seen
+
+
 def test_openai_whisper_encodes_only_the_utterance(monkeypatch):
     from assistant.stt.whisper import WhisperOptions, WhisperSTT
 
@@ -144,20 +165,22 @@ def test_window_failed(checks, lengths, failed):
 
 def test_a_failed_utterance_window_is_decoded_again_on_the_full_window():
     """No temperature fallback on the short window (sampling loops again there): one greedy try
-    with a token budget, then the full window with the whole schedule."""
+    with a token budget, one with a second more of margin, then the full window, one
+    temperature at a time."""
     from types import SimpleNamespace
 
     from assistant.stt.faster_whisper import FasterWhisperOptions, FasterWhisperSTT
 
-    stt = FasterWhisperSTT(FasterWhisperOptions())
+    stt = FasterWhisperSTT(FasterWhisperOptions(retry_budget=5, retry_max_s=1000))
     calls = []
     results = [(0.6, -0.2), (1.1, -0.2)]  # compression ratio 0.6 ok; the second call's result
 
     def decode(samples, frames, language, prompt, encoded, overrides):
+        time.sleep(0.05)  # the retries' time is measured against the first decode's
         calls.append((len(samples), frames, overrides.get("temperature"), overrides.get("max_new_tokens")))
         ratio, logprob = (3.0, -0.2) if frames is not None and looping else results.pop(0)
-        seg = SimpleNamespace(compression_ratio=ratio, avg_logprob=logprob, no_speech_prob=0.0)
-        return [seg], SimpleNamespace(sequences=[[1] * 10])
+        seg = SimpleNamespace(start=0.0, compression_ratio=ratio, avg_logprob=logprob, no_speech_prob=0.0)
+        return [seg], SimpleNamespace(sequences=[[1] * 10], encoded=None)
 
     stt._decode = decode
     audio = np.zeros(5 * 16000, np.float32)
@@ -166,5 +189,84 @@ def test_a_failed_utterance_window_is_decoded_again_on_the_full_window():
         stt.run(audio, language="en")
         if not looping:  # one call: the utterance plus 2 s of silence, greedy, a budget of 20 + 15/s
             assert calls == [(700 * 160, 700, [0.0], 95)]
-        else:  # then the real audio on the full window with the configured schedule
-            assert calls[0] == (700 * 160, 700, [0.0], 95) and calls[1] == (len(audio), None, None, None)
+        else:  # then a second more of margin, then the real audio on the full window at the first temperature
+            assert calls[0] == (700 * 160, 700, [0.0], 95) and calls[1][:3] == (800 * 160, 800, [0.0])
+            assert calls[2][:3] == (len(audio), None, [0.0])
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def _scripted(outcomes, clock, seconds_per_token=0.01):
+    """short/full callables for ``short_window_first`` that play ``outcomes`` in order: each a
+    (compression ratio, tokens decoded) pair, taking ``seconds_per_token`` × tokens of the clock."""
+    calls = []
+
+    def play(kind, language, temperature, budget):
+        ratio, tokens = outcomes.pop(0)
+        tokens = min(tokens, budget)
+        clock.now += seconds_per_token * tokens
+        calls.append((kind, language, temperature, budget))
+        return (kind, language, temperature, len(calls) - 1), [(ratio, -0.3, 0.01)], [tokens]
+
+    return (lambda frames, budget, lang: play("short", lang, 0.0, budget),
+            lambda lang, temperature, budget: play("full", lang, temperature, budget), calls)
+
+
+def test_retries_try_the_next_candidate_language_before_the_full_window():
+    from assistant.stt.faster_whisper import FasterWhisperOptions
+    from assistant.stt.whisper_options import short_window_first
+
+    clock = _Clock()
+    short, full, calls = _scripted([(3.0, 40), (1.2, 30)], clock)  # French fails, Portuguese passes
+    result, language = short_window_first(FasterWhisperOptions(), 4 * 16000, short, full, ("fr", "pt", "es"),
+                                          clock=clock)
+    assert (result, language) == (("short", "pt", 0.0, 1), "pt")
+    assert [c[:2] for c in calls] == [("short", "fr"), ("short", "pt")]
+
+
+def test_retries_are_bounded_by_time_and_keep_the_least_failed():
+    """Every try loops: the retries (a wider window, then the full window per temperature) stop
+    when a normal decode's time (× retry_budget) is spent, whatever the schedule still holds, and
+    the least failed result is kept."""
+    from assistant.stt.faster_whisper import FasterWhisperOptions
+    from assistant.stt.whisper_options import normal_tokens, short_window_first
+
+    n = 4 * 16000
+    for budget in (0.0, 1.0, 10.0):
+        clock = _Clock()
+        ratios = [3.5, 3.2, 2.9, 3.0, 3.0, 3.0, 3.0, 3.0]
+        short, full, calls = _scripted([(r, 200) for r in ratios], clock)
+        options = FasterWhisperOptions(retry_budget=budget)
+        result, language = short_window_first(options, n, short, full, ("de",), clock=clock)
+        first = 0.01 * 80  # the first decode took 0.8 s for its 80 tokens
+        assert clock.now <= first + budget * 0.01 * normal_tokens(n) + 1e-9, (budget, calls)
+        assert language == "de"
+        if budget == 0.0:
+            assert len(calls) == 1 and result[3] == 0
+        elif budget == 1.0:  # the wider window only: the full window's encoder does not fit
+            assert [c[0] for c in calls] == ["short", "short"] and result[3] == 1
+        else:
+            assert [c[0] for c in calls][:3] == ["short", "short", "full"] and len(calls) <= 8, calls
+            assert result == ("full", "de", 0.0, 2)  # ratio 2.9: the least failed
+    # the hard cap in seconds wins over the relative budget
+    clock = _Clock()
+    short, full, calls = _scripted([(3.5, 80)] + [(3.0, 200)] * 6, clock, seconds_per_token=1.0)
+    short_window_first(FasterWhisperOptions(retry_budget=10, retry_max_s=5.0), n, short, full, ("de",), clock=clock)
+    assert len(calls) == 1 and clock.now == 80.0  # 5 s hold 5 tokens, too few for the utterance
+
+
+def test_failure_ranks_decodes():
+    from assistant.stt.faster_whisper import FasterWhisperOptions
+    from assistant.stt.whisper_options import failure
+
+    o = FasterWhisperOptions()
+    assert failure([(1.2, -0.3, 0.01)], [20], o, 50) == 0.0
+    assert failure([(2.6, -0.3, 0.01)], [20], o, 50) < failure([(3.6, -0.3, 0.01)], [20], o, 50)
+    assert failure([(1.2, -1.5, 0.9)], [20], o, 50) == 0.0  # unsure because silent
+    assert failure([(1.2, -0.3, 0.01)], [50], o, 50) == 1.0  # out of tokens

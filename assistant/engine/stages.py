@@ -4,6 +4,7 @@ a backend's unexpected exception into a ``StageError``; sessions pass their own 
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -150,13 +151,17 @@ class Stages:
             with self.stt_lock:
                 probs = None if fixed else self.stt.detect_language(audio)
                 decision = language_policy.decide(probs, audio.duration, self.config.language, state, fixed)
-                transcript = self.stt.transcribe(audio, language=decision.language)
+                probs, decision = self._second_look(audio, probs, decision, state)
+                transcript = self._transcribe(audio, decision)
         except AssistantError:
             raise
         except Exception as e:  # a backend bug must still end the turn with a readable message
             raise StageError("stt", f"speech recognition failed: {type(e).__name__}: {e}") from e
         finally:
             timings["stt"] = ms_since(t0)
+        if transcript.language and transcript.language != decision.language:  # a candidate's decode passed
+            decision = replace(decision, language=transcript.language, reason="candidate",
+                               probability=probs.get(transcript.language) if probs else None)
         if probs is not None:
             transcript = _with_probabilities(transcript, probs, decision)
         reason = no_speech_reason(transcript, self.guard, utterance.speech_ratio)
@@ -164,6 +169,23 @@ class Stages:
             return Heard(transcript, decision, reason)
         state.previous = decision.language
         return Heard(transcript, decision)
+
+    def _second_look(self, audio: AudioChunk, probs: dict[str, float] | None, decision: LanguageDecision,
+                     state: language_policy.LanguageState) -> tuple[dict[str, float] | None, LanguageDecision]:
+        """An unsure decision (candidates named) is taken again with detection on Whisper's full
+        30 s window combined with the utterance's, when the backend offers it."""
+        full = getattr(self.stt, "detect_language_full", None)
+        if probs is None or not decision.candidates or full is None or getattr(self.config.stt, "audio_ctx", "") != "utterance":
+            return probs, decision
+        combined = language_policy.combine(probs, full(audio))
+        return combined, language_policy.decide(combined, audio.duration, self.config.language, state)
+
+    def _transcribe(self, audio: AudioChunk, decision: LanguageDecision) -> Transcript:
+        """The transcript in the decided language; a backend that can try the decision's
+        candidates when that decode fails Whisper's checks gets them."""
+        if decision.candidates and "alternatives" in inspect.signature(self.stt.transcribe).parameters:
+            return self.stt.transcribe(audio, language=decision.language, alternatives=decision.candidates)
+        return self.stt.transcribe(audio, language=decision.language)
 
     # ------------------------------------------------------------------ think
 

@@ -1,8 +1,13 @@
 """Choosing a turn's language from Whisper's probabilities.
 
 Whisper's argmax is unreliable on short clips and between close languages. The policy restricts
-the choice to the languages a household speaks, keeps the previous language when the evidence
-is weak (low probability or a short clip), or skips detection when a language is fixed.
+the choice to the languages a household speaks, weighs the previous turn's language as a prior
+(its probability multiplied by ``prior``, by ``short_prior`` on a short clip: a two-word German
+utterance in a German session stays German unless the evidence is strong: a short clip switches
+only with ``short_min_probability`` after the prior), never lets the prior overrule a detection of
+``strong_probability`` or more, and, when the result is still unsure,
+names the next candidates for the STT to try when a decode in the chosen language fails
+Whisper's checks. It skips detection when a language is fixed.
 The per-session state (previous language, a language the user asked for by voice) lives in
 ``LanguageState`` so a turn can change language without reloading any model.
 """
@@ -22,10 +27,25 @@ class LanguagePolicy(Section):
 
     languages: tuple[str, ...] = Field(
         (), description="Restrict detection to these language codes (empty: any language Whisper knows).")
-    min_probability: float = Field(
-        0.5, ge=0, le=1, description="Below this probability keep the previous turn's language (or `default`).")
+    min_probability: float = Field(0.5, ge=0, le=1, description=(
+        "Below this probability (after the prior) the choice is unsure: detection is repeated on "
+        "Whisper's full 30 s window and the next `candidates` are tried when the decode fails "
+        "Whisper's checks."))
     min_duration_s: float = Field(
         1.0, ge=0, description="Clips shorter than this keep the previous turn's language.")
+    prior: float = Field(3.0, ge=1, description=(
+        "The previous turn's language counts this many times its detected probability (1: no "
+        "prior; a switch wins when detection gives the new language this many times the old one's)."))
+    short_prior: float = Field(5.0, ge=1, description=(
+        "The prior on clips shorter than `short_s` (one to three words), where detection is a coin toss."))
+    short_s: float = Field(1.5, ge=0, description="Clips shorter than this are short (see `short_prior`).")
+    short_min_probability: float = Field(0.6, ge=0, le=1, description=(
+        "On a short clip another language than the previous one is chosen only with at least "
+        "this probability after the prior."))
+    strong_probability: float = Field(0.9, ge=0, le=1, description=(
+        "A detection at least this sure is never overruled by the prior."))
+    candidates: int = Field(2, ge=1, le=5, description=(
+        "Languages an unsure turn may be decoded in, best first, when a decode fails Whisper's checks."))
     default: str = Field("en", description="Language used before any turn has set one.")
     reply_language: str = Field(
         "same", description="`same`: reply in the user's language; or a code to always reply in that language.")
@@ -46,23 +66,66 @@ def top_n(probs: dict[str, float], n: int = 3) -> tuple[tuple[str, float], ...]:
 
 def decide(probs: dict[str, float] | None, duration: float, policy: LanguagePolicy,
            state: LanguageState, fixed: str | None = None) -> LanguageDecision:
-    """The language to transcribe with. ``probs`` is None only when ``fixed`` is set."""
+    """The language to transcribe with. ``probs`` is None only when ``fixed`` is set.
+
+    The detected probabilities (restricted to ``policy.languages`` and renormalised among them
+    when set) are weighted by the prior on the previous language and renormalised: the chosen
+    language is the most probable after that, its ``probability`` the share it gets. A
+    detection of ``strong_probability`` or more wins whatever the prior says. When the share is
+    below ``min_probability`` the decision names ``candidates``, the next most probable
+    languages, for a decode that fails Whisper's checks. On a short clip a switch also needs
+    ``short_min_probability`` after the prior."""
     if fixed is not None:
         return LanguageDecision(fixed, "fixed", None, ())
     assert probs is not None, "detection is needed when no language is fixed"
     top = top_n(probs)
     fallback = state.previous or policy.default
-    allowed = [c for c in policy.languages if c in probs]
-    if allowed:
-        total = sum(probs[c] for c in allowed)
-        best = max(allowed, key=lambda c: probs[c])
-        # Within the allowed set, the probability that matters is the share among them.
-        probability = probs[best] / total if total > 0 else 0.0
-        reason = "detected" if best == top[0][0] else "restricted"
-    else:
-        best, probability = top[0]
-        reason = "detected"
-    if duration < policy.min_duration_s or probability < policy.min_probability:
+    if duration < policy.min_duration_s:
         kept = "kept-previous" if state.previous else "default"
         return LanguageDecision(fallback, kept, probs.get(fallback), top)
-    return LanguageDecision(best, reason, probability, top)
+    allowed = [c for c in policy.languages if c in probs]
+    pool = {c: probs[c] for c in allowed} if allowed else dict(probs)
+    total = sum(pool.values())
+    if total <= 0:
+        kept = "kept-previous" if state.previous else "default"
+        return LanguageDecision(fallback, kept, None, top)
+    shares = {c: p / total for c, p in pool.items()}
+    detected = max(shares, key=lambda c: shares[c])
+    posterior = weigh(shares, state.previous, policy.short_prior if duration < policy.short_s else policy.prior)
+    ranked = sorted(posterior, key=lambda c: posterior[c], reverse=True)
+    short = duration < policy.short_s
+    if (short and state.previous in posterior and ranked[0] != state.previous
+            and posterior[ranked[0]] < policy.short_min_probability):
+        ranked.remove(state.previous)  # an unsure switch on one to three words: stay
+        ranked.insert(0, state.previous)
+    if shares[detected] >= policy.strong_probability and ranked[0] != detected:
+        ranked.remove(detected)  # strong evidence is never overruled
+        ranked.insert(0, detected)
+    best = ranked[0]
+    if best != detected:
+        reason = "kept-previous"
+    else:
+        reason = "detected" if best == top[0][0] else "restricted"
+    probability = posterior[best]
+    candidates: tuple[str, ...] = ()
+    if probability < policy.min_probability:
+        candidates = tuple(c for c in ranked[1:policy.candidates] if posterior[c] > 0)
+    return LanguageDecision(best, reason, probability, top, candidates)
+
+
+def weigh(shares: dict[str, float], previous: str | None, prior: float) -> dict[str, float]:
+    """``shares`` with ``previous``'s multiplied by ``prior``, renormalised (Bayes' rule with a
+    prior that favours the language the conversation is in)."""
+    weighted = {c: p * (prior if c == previous else 1.0) for c, p in shares.items()}
+    total = sum(weighted.values())
+    return {c: p / total for c, p in weighted.items()} if total > 0 else dict(shares)
+
+
+def combine(short: dict[str, float], full: dict[str, float]) -> dict[str, float]:
+    """One distribution from detection on the utterance's window and on the full 30 s window:
+    their product, renormalised (two looks at the same audio; a language both find likely wins)."""
+    product = {c: p * full.get(c, 0.0) for c, p in short.items()}
+    total = sum(product.values())
+    if total <= 0:
+        return dict(full)
+    return dict(sorted(((c, p / total) for c, p in product.items()), key=lambda kv: kv[1], reverse=True))

@@ -125,6 +125,8 @@ class DecodeProbe:
         self._frames = frames
         self.first: Any = None
         self.sequences: list[list[int]] = []  # best hypothesis of every decode (benchmarks count them)
+        self.encoded: EncodedWindow | None = None  # the last window it encoded (a retry reuses it)
+        self.language: str | None = None  # set by ``run``: the language of the decode kept
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._model, name)
@@ -137,7 +139,9 @@ class DecodeProbe:
         cached = self._encoded
         if cached is not None and np.array_equal(np.asarray(features)[0], cached.features):
             return cached.output
-        return self._model.encode(features, to_cpu=to_cpu)
+        output = self._model.encode(features, to_cpu=to_cpu)
+        self.encoded = EncodedWindow(np.array(np.asarray(features)[0]), output)
+        return output
 
     def generate(self, features: Any, prompts: list[list[int]], *, max_length: int = TEXT_CTX,
                  **kwargs: Any) -> Any:
@@ -149,6 +153,11 @@ class DecodeProbe:
         if results and results[0].sequences_ids:
             self.sequences.append(list(results[0].sequences_ids[0]))
         return results
+
+
+def _checks(raw: list[Any]) -> list[tuple[float, float, float]]:
+    """Each segment's (compression ratio, avg log-probability, no-speech probability)."""
+    return [(x.compression_ratio, x.avg_logprob, x.no_speech_prob) for x in raw]
 
 
 def ct2_max_length(prompt: int, tokens: int) -> int:
@@ -198,6 +207,7 @@ class FasterWhisperSTT:
         self.model_path: str | None = None
         self.load_seconds: float | None = None
         self._model: Any = None  # faster_whisper.WhisperModel
+        self._detected: EncodedWindow | None = None  # the last detect_language's encoder pass
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -376,23 +386,46 @@ class FasterWhisperSTT:
         return probs, (None if exact else EncodedWindow(features, encoded))
 
     def detect_language(self, audio: AudioChunk) -> dict[str, float]:
-        return self.detect(audio.resampled(SAMPLE_RATE).samples)[0]
+        probs, encoded = self.detect(audio.resampled(SAMPLE_RATE).samples)
+        # A turn detects, then transcribes in the language it chose: that decode reuses this
+        # encoder pass (DecodeProbe checks the log-mel is the same, so another audio never does).
+        self._detected = encoded
+        return probs
+
+    def detect_language_full(self, audio: AudioChunk) -> dict[str, float]:
+        """Language probabilities on Whisper's whole 30 s window (the utterance padded with
+        silence, as openai-whisper detects): a second look when the utterance's window is unsure."""
+        self.load()
+        if not self.is_multilingual:
+            return {"en": 1.0}
+        try:
+            encoded = self._model.encode(self._window_features(audio.resampled(SAMPLE_RATE).samples))
+            pairs = self._model.model.detect_language(encoded)[0]
+        except Exception as e:
+            raise StageError("stt", f"faster-whisper language detection failed: {e}") from e
+        return dict(sorted(((token[2:-2], float(p)) for token, p in pairs), key=lambda kv: kv[1], reverse=True))
 
     def transcribe(self, audio: AudioChunk, *, language: str | None = None,
-                   initial_prompt: str | None = None) -> Transcript:
+                   initial_prompt: str | None = None, alternatives: tuple[str, ...] = ()) -> Transcript:
+        """``alternatives``: languages to decode in, in order, when the decode in ``language``
+        fails Whisper's checks (an unsure detection); the Transcript says which was used."""
         audio, language, empty = begin_transcription(self, audio, language)
         if empty is not None:
             return empty
         task = self.options.task
 
-        probability, top, encoded = None, {}, None
+        probability, top, encoded = None, {}, self._detected
         if language is None:
             probs, encoded = self.detect(audio.samples)
             language = next(iter(probs))
             probability, top = probs[language], dict(list(probs.items())[:5])
         prompt = initial_prompt if initial_prompt is not None else self.options.prompt_for(language)
 
-        raw, probe = self.run(audio.samples, language=language, initial_prompt=prompt, encoded=encoded)
+        raw, probe = self.run(audio.samples, language=language, initial_prompt=prompt, encoded=encoded,
+                              alternatives=tuple(a for a in alternatives if a != language and a in self.languages()))
+        if probe.language is not None and probe.language != language:
+            language = probe.language
+            probability = top.get(language)
         if encoder_frames(self.options, len(audio.samples)) is not None:
             raw = [s for s in raw if not in_tail(float(s.start), audio.duration)]
         segments = tuple(
@@ -406,30 +439,51 @@ class FasterWhisperSTT:
             language_probabilities=top, task=task, duration=audio.duration)
 
     def run(self, samples: Any, *, language: str, initial_prompt: str | None = None,
-            encoded: EncodedWindow | None = None, **overrides: Any) -> tuple[list[Any], DecodeProbe]:
+            encoded: EncodedWindow | None = None, alternatives: tuple[str, ...] = (),
+            **overrides: Any) -> tuple[list[Any], DecodeProbe]:
         """faster-whisper's transcription with this backend's options, segments fully materialised.
 
         faster-whisper returns a lazy generator: decoding happens while it is iterated. Iterating
         here keeps the work inside the caller's (worker) thread and inside this error handling.
         ``overrides`` are extra ``WhisperModel.transcribe`` arguments (benchmarks fix the
-        token count with them); ``encoded`` is the first window from ``detect``. Returns the
-        segments and the probe that saw every decode.
+        token count with them); ``encoded`` is the first window from ``detect``;
+        ``alternatives``: languages to try when a decode in ``language`` fails Whisper's checks
+        (``audio_ctx: utterance``). Returns the segments and the probe that saw the kept decode;
+        ``probe.language`` is the language it was decoded in.
         """
         o = self.options
-        temperatures = list(o.temperature) if isinstance(o.temperature, tuple) else [o.temperature]
         frames = encoder_frames(o, len(samples))
         if frames is not None and "temperature" not in overrides:  # (benchmarks fix the schedule)
-            def short(frames: int, budget: int) -> tuple[Any, list, list[int]]:
-                raw, probe = self._decode(with_margin(samples, frames), frames, language, initial_prompt, encoded,
-                                          dict(overrides, temperature=temperatures[:1], max_new_tokens=budget))
-                checks = [(x.compression_ratio, x.avg_logprob, x.no_speech_prob) for x in raw]
-                return (raw, probe), checks, [len(q) for q in probe.sequences]
+            full_window: list[EncodedWindow | None] = [None]  # the 30 s window's encoder output, once
+            duration = len(samples) / SAMPLE_RATE
 
-            return short_window_first(o, len(samples), short,
-                                      lambda: self._decode(samples, None, language, initial_prompt, None, overrides))
+            def prompt(lang: str) -> str | None:
+                return initial_prompt if lang == language else self.options.prompt_for(lang)
+
+            def short(frames: int, budget: int, lang: str) -> tuple[Any, list, list[int]]:
+                raw, probe = self._decode(with_margin(samples, frames), frames, lang, prompt(lang), encoded,
+                                          dict(overrides, temperature=self._temperatures()[:1],
+                                               max_new_tokens=budget))
+                # (a segment in the quiet tail is dropped anyway: its doubts fail nothing)
+                kept = [x for x in raw if not in_tail(float(x.start), duration)]
+                return (raw, probe), _checks(kept), [len(q) for q in probe.sequences]
+
+            def full(lang: str, temperature: float, budget: int) -> tuple[Any, list, list[int]]:
+                raw, probe = self._decode(samples, None, lang, prompt(lang), full_window[0],
+                                          dict(overrides, temperature=[temperature], max_new_tokens=budget))
+                full_window[0] = probe.encoded or full_window[0]
+                return (raw, probe), _checks(raw), [len(q) for q in probe.sequences]
+
+            (raw, probe), used = short_window_first(o, len(samples), short, full, (language, *alternatives))
+            probe.language = used
+            return raw, probe
         if frames is not None:
             samples = with_margin(samples, frames)
         return self._decode(samples, frames, language, initial_prompt, encoded, overrides)
+
+    def _temperatures(self) -> list[float]:
+        o = self.options
+        return list(o.temperature) if isinstance(o.temperature, tuple) else [o.temperature]
 
     def _decode(self, samples: Any, frames: int | None, language: str, initial_prompt: str | None,
                 encoded: EncodedWindow | None, overrides: dict[str, Any]) -> tuple[list[Any], DecodeProbe]:

@@ -182,32 +182,39 @@ class WhisperSTT:
             return ("en",)
         return tuple(WHISPER_LANGUAGES)[: self._model.num_languages]
 
-    def _mel(self, samples: Any) -> Any:
+    def _mel(self, samples: Any, full_window: bool = False) -> Any:
         """Log-mel of the first 30 s, padded (only the utterance's frames with ``audio_ctx:
         utterance``), on the model's device and dtype."""
         import whisper
 
         mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(samples), self._model.dims.n_mels,
                                           device=self._model.device)
-        frames = encoder_frames(self.options, len(samples))
+        frames = None if full_window else encoder_frames(self.options, len(samples))
         if frames is not None:
             mel = mel[..., :frames]
         return mel.half() if self.fp16 else mel
 
-    def detect_language(self, audio: AudioChunk) -> dict[str, float]:
+    def detect_language_full(self, audio: AudioChunk) -> dict[str, float]:
+        """Language probabilities on the whole 30 s window, whatever ``audio_ctx`` says: a second
+        look when the utterance's window is unsure."""
+        return self.detect_language(audio, full_window=True)
+
+    def detect_language(self, audio: AudioChunk, full_window: bool = False) -> dict[str, float]:
         self.load()
         if not self._model.is_multilingual:
             return {"en": 1.0}
         from whisper.decoding import detect_language
 
         try:
-            _, probs = detect_language(self._model, self._mel(audio.resampled(SAMPLE_RATE).samples))
+            _, probs = detect_language(self._model, self._mel(audio.resampled(SAMPLE_RATE).samples, full_window))
         except Exception as e:
             raise StageError("stt", f"whisper language detection failed: {e}") from e
         return dict(sorted(probs.items(), key=lambda kv: kv[1], reverse=True))
 
     def transcribe(self, audio: AudioChunk, *, language: str | None = None,
-                   initial_prompt: str | None = None) -> Transcript:
+                   initial_prompt: str | None = None, alternatives: tuple[str, ...] = ()) -> Transcript:
+        """``alternatives``: languages to decode in, in order, when the decode in ``language``
+        fails Whisper's checks (an unsure detection); the Transcript says which was used."""
         audio, language, empty = begin_transcription(self, audio, language)
         if empty is not None:
             return empty
@@ -220,7 +227,10 @@ class WhisperSTT:
             probability, top = probs[language], dict(list(probs.items())[:5])
         prompt = initial_prompt if initial_prompt is not None else self.options.prompt_for(language)
 
-        result, probe = self._run(audio, language, prompt)
+        alternatives = tuple(a for a in alternatives if a != language and a in self.languages())
+        result, probe, used = self._run(audio, language, prompt, alternatives)
+        if used != language:
+            language, probability = used, top.get(used)
         text = result["text"]
         if encoder_frames(self.options, len(audio.samples)) is not None:
             kept = [s for s in result["segments"] if not in_tail(float(s["start"]), audio.duration)]
@@ -238,20 +248,31 @@ class WhisperSTT:
             no_speech_probability=no_speech, avg_logprob=_weighted_logprob(segments),
             segments=segments, language_probabilities=top, task=task, duration=audio.duration)
 
-    def _run(self, audio: AudioChunk, language: str, prompt: str | None) -> tuple[dict, _FirstWindowProbe]:
+    def _run(self, audio: AudioChunk, language: str, prompt: str | None,
+             alternatives: tuple[str, ...] = ()) -> tuple[dict, _FirstWindowProbe, str]:
+        """The transcription, its probe and the language it was decoded in (``language``, or one
+        of ``alternatives`` when the decode in ``language`` failed Whisper's checks)."""
         o = self.options
         frames = encoder_frames(o, len(audio.samples))
         if frames is None:
-            return self._transcribe(audio, language, prompt, None, o.temperature, o.sample_len)
+            return (*self._transcribe(audio, language, prompt, None, o.temperature, o.sample_len), language)
         first = o.temperature[0] if isinstance(o.temperature, tuple) else o.temperature
 
-        def short(frames: int, budget: int) -> tuple[Any, list, list[int]]:
-            result, probe = self._transcribe(audio, language, prompt, frames, first, budget)
-            checks = [(s["compression_ratio"], s["avg_logprob"], s["no_speech_prob"]) for s in result["segments"]]
-            return (result, probe), checks, [len(probe.first.tokens)] if probe.first is not None else []
+        def prompt_for(lang: str) -> str | None:
+            return prompt if lang == language else o.prompt_for(lang)
 
-        return short_window_first(o, len(audio.samples), short,
-                                  lambda: self._transcribe(audio, language, prompt, None, o.temperature, o.sample_len))
+        def short(frames: int, budget: int, lang: str) -> tuple[Any, list, list[int]]:
+            result, probe = self._transcribe(audio, lang, prompt_for(lang), frames, first, budget)
+            # (a segment in the quiet tail is dropped anyway: its doubts fail nothing)
+            kept = {"segments": [s for s in result["segments"] if not in_tail(float(s["start"]), audio.duration)]}
+            return (result, probe), _checks(kept), [len(probe.first.tokens)] if probe.first is not None else []
+
+        def full(lang: str, temperature: float, budget: int) -> tuple[Any, list, list[int]]:
+            result, probe = self._transcribe(audio, lang, prompt_for(lang), None, temperature, budget)
+            return (result, probe), _checks(result), [len(probe.first.tokens)] if probe.first is not None else []
+
+        (result, probe), used = short_window_first(o, len(audio.samples), short, full, (language, *alternatives))
+        return result, probe, used
 
     def _transcribe(self, audio: AudioChunk, language: str, prompt: str | None, frames: int | None,
                     temperature: Any, sample_len: int | None) -> tuple[dict, _FirstWindowProbe]:
@@ -270,6 +291,11 @@ class WhisperSTT:
             raise StageError("stt", f"whisper failed on {audio.duration:.1f} s of audio: "
                                     f"{type(e).__name__}: {e}") from e
         return result, probe
+
+
+def _checks(result: dict) -> list[tuple[float, float, float]]:
+    """Each segment's (compression ratio, avg log-probability, no-speech probability)."""
+    return [(s["compression_ratio"], s["avg_logprob"], s["no_speech_prob"]) for s in result["segments"]]
 
 
 def allow_short_windows(model: Any) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Callable, Literal
+import time
+from typing import Any, Callable, Literal, Sequence
 
 from pydantic import Field, field_validator
 
@@ -74,6 +75,15 @@ class WhisperDecodingOptions(BackendOptions):
     audio_ctx_min_s: float = Field(3.0, ge=0, le=30, description=(
         "With `audio_ctx: utterance`: the shortest window encoded, so a one-word command "
         "(\"stop\") still has room for Whisper to place it."))
+    retry_budget: float = Field(1.0, ge=0, description=(
+        "With `audio_ctx: utterance`: when the first decode fails Whisper's checks, the retries "
+        "(the next candidate language, a window with a second more margin, the full window, "
+        "temperature sampling) may take this many "
+        "times a normal decode of the utterance (the first decode's time per token × the tokens "
+        "its length needs), so one utterance costs about (1 + this) normal turns; then the least "
+        "failed result so far is kept. 0: no retries."))
+    retry_max_s: float = Field(10.0, ge=0, description=(
+        "Hard cap on the retries' time in seconds, whatever `retry_budget` allows."))
 
     @field_validator("language")
     @classmethod
@@ -150,20 +160,104 @@ def window_failed(checks: list[tuple[float, float, float]], lengths: list[int], 
     return False
 
 
+def normal_tokens(n_samples: int) -> int:
+    """Tokens a normal utterance of ``n_samples`` (16 kHz) needs, timestamps included: Whisper
+    base decoded 3.2 (English) to 4.6 (French) per second of the FLEURS clips, at most 5.9 for
+    one clip (README, "Cost per language"), so 6 per second plus the prompt's and end's few."""
+    return 8 + math.ceil(6 * n_samples / 16000)
+
+
+def failure(checks: list[tuple[float, float, float]], lengths: list[int], options: "WhisperDecodingOptions",
+            budget: int) -> float:
+    """How badly a decode fails Whisper's checks (0: it passes): the compression ratio and the
+    log-probability beyond their thresholds, plus 1 for a decode that ran out of tokens. The least
+    failed of several tries is the one kept when the time for retries runs out."""
+    score = 0.0
+    own_cap = options.sample_len is not None and options.sample_len <= budget
+    if not own_cap and any(n >= budget for n in lengths):
+        score += 1.0
+    for ratio, logprob, no_speech in checks:
+        score += max(0.0, ratio - options.compression_ratio_threshold)
+        if no_speech <= options.no_speech_threshold:
+            score += max(0.0, options.logprob_threshold - logprob)
+    return score
+
+
+Decode = tuple[Any, list[tuple[float, float, float]], list[int]]
+
+
 def short_window_first(options: "WhisperDecodingOptions", n_samples: int,
-                       short: Callable[[int, int], tuple[Any, list[tuple[float, float, float]], list[int]]],
-                       full: Callable[[], Any]) -> Any:
-    """The ``audio_ctx: utterance`` policy both backends follow: ``short(frames, budget)`` decodes
-    the utterance's window once (first temperature, ``budget`` tokens) and returns its result
-    with the checks and lengths ``window_failed`` reads; when they fail, ``full()`` decodes the
-    whole 30 s window with the configured fallback schedule."""
+                       short: Callable[[int, int, str], Decode],
+                       full: Callable[[str, float, int], Decode],
+                       languages: Sequence[str],
+                       clock: Callable[[], float] = time.perf_counter) -> tuple[Any, str]:
+    """The ``audio_ctx: utterance`` policy both backends follow. ``short(frames, budget,
+    language)`` decodes the utterance's window once (first temperature, ``budget`` tokens);
+    ``full(language, temperature, budget)`` decodes the whole 30 s window at one temperature.
+    Both return their result with the checks and lengths ``window_failed`` reads.
+
+    ``languages``: the language chosen, then the candidates to try when a decode fails the
+    checks (an unsure language decision). The first decode that passes is returned with its
+    language. Retries go: the utterance's window in each next candidate, the window one second
+    wider, then the full window at each temperature of the schedule, in the language of the
+    least failed try so far. They are
+    bounded by time: ``retry_budget`` × a normal decode (the first one's time per token × the
+    tokens the utterance's length needs), at most ``retry_max_s``; each retry gets only the
+    tokens that fit in what is left (at the first decode's cost per token) and none is started
+    when that is less than half what the utterance needs. When the time is spent the least failed result
+    so far is returned, never a loop."""
+    log = logging.getLogger(__name__)
     budget = min(options.sample_len or 224, utterance_token_budget(n_samples))
-    result, checks, lengths = short(encoder_frames(options, n_samples), budget)
+    frames = encoder_frames(options, n_samples)
+    assert frames is not None, "short_window_first is for audio of one window"
+    t0 = clock()
+    result, checks, lengths = short(frames, budget, languages[0])
+    first_s = clock() - t0
     if not window_failed(checks, lengths, options, budget):
-        return result
-    logging.getLogger(__name__).info("%s: the utterance window failed Whisper's checks; decoding the full window",
-                                     options.backend)
-    return full()
+        return result, languages[0]
+    needed = min(normal_tokens(n_samples), budget)
+    per_token = first_s / max(max(lengths, default=0), needed, 1)
+    allowed = min(options.retry_budget * per_token * needed, options.retry_max_s)
+    deadline = clock() + allowed
+    best = (failure(checks, lengths, options, budget), 0, result, languages[0])
+    tries: list[tuple[str, str, float]] = [("short", lang, 0.0) for lang in languages[1:]]
+    # a second of margin more: where Whisper wrote into the quiet tail (repeating the sentence,
+    # FLEURS es-005), a longer tail usually ends it; about the cost of the first decode
+    wider = min(N_FRAMES, frames + 100)
+    if wider > frames:
+        tries.append(("wider", "", 0.0))
+    temperatures = options.temperature if isinstance(options.temperature, tuple) else (options.temperature,)
+    tries += [("full", "", t) for t in temperatures]
+    # seconds per token for each kind of try; the full window's encoder pass costs about its
+    # length's share more (measured once it has run)
+    cost = {"short": per_token, "wider": per_token * wider / frames, "full": per_token * N_FRAMES / frames}
+    order = 1
+    for kind, language, temperature in tries:
+        left = deadline - clock()
+        tokens = min(budget if kind != "full" else (options.sample_len or 224),
+                     int(left / cost[kind]) if cost[kind] > 0 else budget)
+        if tokens < needed // 2:  # too few to say the utterance: the retry could not pass
+            log.info("%s: no time left for a retry (%.2f s allowed); keeping the least failed decode",
+                     options.backend, allowed)
+            break
+        language = language or best[3]
+        log.info("%s: the decode failed Whisper's checks; trying %s in %s at temperature %.1f",
+                 options.backend, {"short": "the utterance window", "wider": "a wider utterance window",
+                                   "full": "the full window"}[kind], language, temperature)
+        started = clock()
+        if kind != "full":
+            result, checks, lengths = short(frames if kind == "short" else wider, tokens, language)
+        else:
+            result, checks, lengths = full(language, temperature, tokens)
+        # the full window's encoder pass and sampling cost more per token than the first decode
+        cost[kind] = max(cost[kind], (clock() - started) / max(max(lengths, default=0), needed))
+        if not window_failed(checks, lengths, options, tokens):
+            return result, language
+        score = failure(checks, lengths, options, tokens)
+        if score < best[0]:
+            best = (score, order, result, language)
+        order += 1
+    return best[2], best[3]
 
 
 def begin_transcription(stt: Any, audio: Any, language: str | None) -> tuple[Any, str | None, Any]:
