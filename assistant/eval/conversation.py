@@ -153,10 +153,11 @@ def parse_question_voice(spec: str) -> tuple[str, Any]:
 class QuestionSpeaker:
     """Speaks the questions: one loaded voice per language, checked before any slow work."""
 
-    def __init__(self, voices: dict[str, Any]) -> None:
+    def __init__(self, voices: dict[str, Any], factory: Callable[[Any], Any] | None = None) -> None:
         from assistant.tts.voices import voice_label
 
         self.options = voices
+        self.factory = factory or (lambda opts: registry.get("tts", opts.backend).create(opts))
         self.labels = {lang: voice_label(o) for lang, o in voices.items()}
         self._engines: dict[str, Any] = {}
 
@@ -164,7 +165,7 @@ class QuestionSpeaker:
         for lang, opts in self.options.items():
             label = self.labels[lang]
             if label not in self._engines:
-                engine = registry.get("tts", opts.backend).create(opts)
+                engine = self.factory(opts)
                 engine.load()
                 self._engines[label] = engine
             if self._engines[label].supports(lang) is False:
