@@ -138,7 +138,7 @@ def test_the_loop_on_fakes(tmp_path):
     stt = FakeSTT(text=questions["de"][0].text, probs={"de": 0.9, "en": 0.1})
     bot = _bot(tmp_path, stt, FakeLLM(reply="Die Hauptstadt von Frankreich ist Paris."))
     seen = []
-    report = conv.evaluate(bot, questions, _speaker(), seen.append)
+    report = conv.evaluate(bot, questions, _speaker(), lambda row, so_far: seen.append(row))
     de = report["languages"]["de"]
     assert [r.question.id for r in seen] == ["de-01", "de-02"]
     assert de["questions"] == 2 and de["lid_accuracy"] == 1.0

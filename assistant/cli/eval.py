@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from assistant.cli import add_config_args
 from assistant.cli.output import console
@@ -52,6 +53,8 @@ def add_eval(sub: argparse._SubParsersAction) -> None:
                         "default: pico where installed, the starter Piper voice for en, else espeak-ng")
     c.add_argument("--json", action="store_true", help="print every figure and every turn as JSON")
     c.add_argument("-v", "--verbose", action="store_true", help="print each question, what was heard and the reply")
+    c.add_argument("--save", metavar="FILE", help="also write the JSON report to FILE (a new file), updated after "
+                                                    "every question, so a long run stopped early keeps its figures")
     add_config_args(c)
     c.set_defaults(handler=run_eval_conversation)
 
@@ -156,6 +159,8 @@ def run_eval_conversation(args: argparse.Namespace) -> int:
     from assistant.config import load_config
     from assistant.eval import conversation as evaluation
     from assistant.eval import questions as data
+    from assistant.errors import UsageError
+    from assistant.paths import check_output
     from assistant.pipeline import Assistant
 
     # every input checked before a model loads
@@ -166,12 +171,26 @@ def run_eval_conversation(args: argparse.Namespace) -> int:
     questions = {lang: data.load_questions(lang, args.limit) for lang in languages}
     speaker = evaluation.QuestionSpeaker({lang: chosen.get(lang) or evaluation.default_question_voice(lang)
                                           for lang in languages})
+    save = None
+    if args.save:
+        save = check_output(args.save, what="--save")
+        if save.exists():
+            raise UsageError(f"--save {save} exists; it would be overwritten", "choose another file, or remove it")
     config = load_config(args.config, args.overrides)
     bot = Assistant.from_config(config=config)
+    models = {"stt": bot.config.stt.model_dump(mode="json"), "llm": bot.config.llm.model_dump(mode="json")}
     total = sum(len(q) for q in questions.values())
+    done: list = []
 
-    def progress(row) -> None:
-        if args.verbose and not args.json:
+    def progress(row, so_far) -> None:
+        done.append(row)
+        if save is not None:  # rewritten after every question: a run stopped early keeps what it measured
+            tmp = save.with_name(save.name + ".part")
+            tmp.write_text(json.dumps(so_far | {"models": models}, ensure_ascii=False, indent=2), encoding="utf-8")
+            tmp.replace(save)
+        if args.json:  # stdout holds only the JSON; a long run still says where it is
+            print(f"[{len(done)}/{total}] {row.question.id}", file=sys.stderr, flush=True)
+        elif args.verbose:
             r = row.to_dict()
             console.print(f"[dim]{r['id']}[/] {r['detected']} {escape(r['transcript'])} → {escape(r['reply'])} "
                           f"[dim]({'correct' if r['correct'] else 'wrong'}"
@@ -179,7 +198,7 @@ def run_eval_conversation(args: argparse.Namespace) -> int:
 
     with console.status(f"{total} spoken questions through the whole loop…") if not args.json else _Nothing():
         report = evaluation.evaluate(bot, questions, speaker, progress)
-    report["models"] = {"stt": bot.config.stt.model_dump(mode="json"), "llm": bot.config.llm.model_dump(mode="json")}
+    report["models"] = models
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0

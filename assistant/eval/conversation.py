@@ -26,6 +26,7 @@ import time
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Callable
 
@@ -243,8 +244,9 @@ def ask(bot: Any, question: Question, audio: AudioChunk, voice: str = "") -> Row
 
 
 def evaluate(bot: Any, questions: dict[str, list[Question]], speaker: QuestionSpeaker,
-             on_row: Callable[[Row], None] | None = None) -> dict[str, Any]:
-    """Every question of every language; returns the report (``summary`` per language, ``rows``)."""
+             on_row: Callable[[Row, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Every question of every language; returns the report (``languages``: the figures per language,
+    ``overall``, ``rows``). ``on_row(row, report so far)`` after each question."""
     from assistant.turnlog import TurnLog
 
     speaker.load()  # a voice that can't speak its language fails before the models load
@@ -252,17 +254,23 @@ def evaluate(bot: Any, questions: dict[str, list[Question]], speaker: QuestionSp
     t0 = time.perf_counter()
     load_ms = bot.load()
     rows: list[Row] = []
-    for lang, items in questions.items():
-        for q in items:
-            try:
-                audio = speaker.speak(q)
-            except AssistantError as e:
-                row = Row(q, speaker.labels[lang], status="failed", error=f"question voice: {e}", degenerate="empty")
-            else:
-                row = ask(bot, q, audio, speaker.labels[lang])
-            rows.append(row)
-            if on_row:
-                on_row(row)
+    # question 1 of every language, then question 2, ...: a run stopped early still covers them all
+    for q in (q for batch in zip_longest(*questions.values()) for q in batch if q is not None):
+        try:
+            audio = speaker.speak(q)
+        except AssistantError as e:
+            row = Row(q, speaker.labels[q.language], status="failed", error=f"question voice: {e}", degenerate="empty")
+        else:
+            row = ask(bot, q, audio, speaker.labels[q.language])
+        rows.append(row)
+        if on_row:
+            on_row(row, report(rows, questions, load_ms, t0))
+    return report(rows, questions, load_ms, t0)
+
+
+def report(rows: list[Row], questions: dict[str, list[Question]], load_ms: dict[str, float],
+           t0: float) -> dict[str, Any]:
+    """The summary per language and overall, and every row, of the questions answered so far."""
     return {"languages": {lang: summarize([r for r in rows if r.question.language == lang]) for lang in questions},
             "overall": summarize(rows), "rows": [r.to_dict() for r in rows],
             "load_ms": {k: round(v, 1) for k, v in load_ms.items()}, "seconds": round(time.perf_counter() - t0, 1)}
