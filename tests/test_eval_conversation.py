@@ -180,3 +180,12 @@ def test_command_checks_its_input_first(args, needle):
     if "--limit" not in args:  # argparse's own usage line comes first there
         assert_clean_error(proc.stderr)
 
+
+
+def test_command_never_overwrites_a_saved_report(tmp_path):
+    saved = tmp_path / "report.json"
+    saved.write_text("mine")
+    proc = run_cli("eval", "conversation", "--languages", "de", "--save", str(saved))
+    assert proc.returncode == 2 and "exists" in proc.stderr
+    assert_clean_error(proc.stderr)
+    assert saved.read_text() == "mine"

@@ -98,7 +98,8 @@ def degenerate_reason(reply: str, question: str, cut_off: bool = False) -> str |
     words = normalize(reply).split()
     if not words:
         return "empty"
-    if word_errors(question, reply).wer is not None and word_errors(question, reply).wer <= ECHO_WER:
+    echo = word_errors(question, reply).wer
+    if echo is not None and echo <= ECHO_WER:
         return "echo"
     if _loops(reply, words):
         return "loop"
