@@ -189,3 +189,13 @@ def test_command_never_overwrites_a_saved_report(tmp_path):
     assert proc.returncode == 2 and "exists" in proc.stderr
     assert_clean_error(proc.stderr)
     assert saved.read_text() == "mine"
+
+
+def test_reply_language_judge():
+    judge = conv.LanguageJudge()
+    assert judge.judge("3 + 4 = 7", "en") == (None, None)  # too few words to judge
+    assert judge.judge("Paris.", "fr") == (None, None)
+    assert judge.judge("The capital of France is Paris.", "en") == ("en", True)  # low-accuracy lingua says fr
+    assert judge.judge("The capital of France is Paris.", "de")[1] is False
+    assert judge.judge("A capital da França é Paris.", "pt")[1] is True  # pt a close runner-up to fr
+    assert judge.judge("Die Hauptstadt von Frankreich ist Paris.", "de") == ("de", True)

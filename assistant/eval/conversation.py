@@ -10,8 +10,8 @@ earlier (possibly wrong) replies in the history, and ``--limit`` slices score th
 full run; the language detection then has no previous language to lean on, like a first turn.
 
 Per language: language-ID accuracy (the language the engine answered in), transcript WER against
-the question text, the share of replies in the question's language (judged by the engine's own
-reply checker, lingua, over the replies long enough to judge), the share of degenerate replies
+the question text, the share of replies in the question's language (judged by
+lingua in its high-accuracy mode, over the replies long enough to judge), the share of degenerate replies
 (empty, echo of the question, loop, cut off by the token limit), answer correctness (an accepted
 keyword in the reply, normalised), the reply voice's round-trip WER (the reply audio transcribed
 again with the language fixed, against the reply text) and the first-audio time (end of the
@@ -111,6 +111,36 @@ def degenerate_reason(reply: str, question: str, cut_off: bool = False) -> str |
 def number_errors(reference: str, hypothesis: str, language: str) -> WordErrors:
     """WER edits with numbers written as words on both sides (accents and case kept as ``wer`` does)."""
     return word_errors(numbers_to_words(reference, language), numbers_to_words(hypothesis, language))
+
+
+class LanguageJudge:
+    """Which language a reply is in, for the score: lingua in its high-accuracy mode over all its
+    languages (the engine's own checker uses the fast low-accuracy mode, which reads "The capital
+    of France is Paris." as French). Names and numbers make short replies close calls ("A
+    capital da França é Paris.": fr 0.26, pt 0.19), so the expected language also counts when
+    it has at least ``RUNNER_UP`` of the top language's confidence. Replies with fewer than
+    ``MIN_WORDS`` words of letters ("3 + 4 = 7", "Paris.") are not judged."""
+
+    MIN_WORDS = 3
+    RUNNER_UP = 0.5
+
+    def __init__(self) -> None:
+        self._detector: Any = None
+
+    def judge(self, text: str, expected: str) -> tuple[str | None, bool | None]:
+        """(the language read, whether it is ``expected``; None when too short to judge)."""
+        if len(re.findall(r"[^\W\d_]{2,}", text)) < self.MIN_WORDS:
+            return None, None
+        if self._detector is None:
+            from lingua import LanguageDetectorBuilder
+
+            self._detector = LanguageDetectorBuilder.from_all_languages().build()
+        values = self._detector.compute_language_confidence_values(text)
+        if not values:
+            return None, False
+        scores = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
+        top = values[0].language.iso_code_639_1.name.lower()
+        return top, top == expected or scores.get(expected, 0.0) >= self.RUNNER_UP * values[0].value
 
 
 # ------------------------------------------------------------------ question voices
@@ -216,7 +246,7 @@ class Row:
                 "first_audio_ms": None if self.first_audio_ms is None else round(self.first_audio_ms, 1)}
 
 
-def ask(bot: Any, question: Question, audio: AudioChunk, voice: str = "") -> Row:
+def ask(bot: Any, question: Question, audio: AudioChunk, voice: str = "", judge: "LanguageJudge | None" = None) -> Row:
     """One question through the engine in a fresh conversation (``bot``: an ``Assistant``), scored."""
     engine = bot.engine
     session = engine.new_session()
@@ -233,9 +263,7 @@ def ask(bot: Any, question: Question, audio: AudioChunk, voice: str = "") -> Row
         else "empty"
     row.correct = is_correct(row.reply, question.answers, lang)
     if row.reply.strip():
-        check = bot.stages.reply_checker.check(row.reply, lang)
-        row.reply_language = check.detected
-        row.right_language = None if check.skipped else check.ok
+        row.reply_language, row.right_language = (judge or LanguageJudge()).judge(row.reply, lang)
     if turn.reply_audio is not None and row.reply.strip():
         stt = bot.stt
         row.heard_back = stt.transcribe(turn.reply_audio.resampled(stt.sample_rate),
@@ -251,6 +279,7 @@ def evaluate(bot: Any, questions: dict[str, list[Question]], speaker: QuestionSp
     from assistant.turnlog import TurnLog
 
     speaker.load()  # a voice that can't speak its language fails before the models load
+    judge = LanguageJudge()
     bot.engine.turn_log = TurnLog(None)  # an evaluation's turns are not the user's conversation
     t0 = time.perf_counter()
     load_ms = bot.load()
@@ -262,7 +291,7 @@ def evaluate(bot: Any, questions: dict[str, list[Question]], speaker: QuestionSp
         except AssistantError as e:
             row = Row(q, speaker.labels[q.language], status="failed", error=f"question voice: {e}", degenerate="empty")
         else:
-            row = ask(bot, q, audio, speaker.labels[q.language])
+            row = ask(bot, q, audio, speaker.labels[q.language], judge)
         rows.append(row)
         if on_row:
             on_row(row, report(rows, questions, load_ms, t0))
