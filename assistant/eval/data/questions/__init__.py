@@ -1,0 +1,1 @@
+"""Spoken questions per language (YAML), read by ``assistant.eval.questions``."""
