@@ -20,11 +20,11 @@ __all__ = ["Assistant", "Turn", "load_config", "__version__"]
 
 def __getattr__(name: str):  # lazy: `import assistant` stays cheap
     if name == "Assistant":
-        from assistant.pipeline import Assistant
+        from assistant.modes.file import Assistant
 
         return Assistant
     if name == "Turn":
-        from assistant.types import Turn
+        from assistant.core.types import Turn
 
         return Turn
     if name == "load_config":

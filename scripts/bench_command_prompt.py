@@ -21,7 +21,7 @@ DATA = ROOT / "tests" / "data" / "commands"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant import registry
+    from assistant.core import registry
     from assistant.audio.io import load_audio
     from assistant.commands import parse
     from assistant.commands.phrases import PHRASES

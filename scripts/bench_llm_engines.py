@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.models.hub import starter_dir  # noqa: E402
+from assistant.core.hub import starter_dir  # noqa: E402
 from assistant.bench.common import Settings  # noqa: E402
 from assistant.bench.llm import build_model, messages  # noqa: E402
 from assistant.llm import transformers as tf_backend  # noqa: E402
@@ -92,7 +92,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=0, help="threads per engine (0: the default budget)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
-    from assistant import threads
+    from assistant.core import threads
 
     threads.configure(threads.ThreadSettings(llm=a.threads) if a.threads else None)
     threads.apply_torch()

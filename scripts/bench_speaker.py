@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.audio.io import load_audio  # noqa: E402
-from assistant.models.hub import starter_dir  # noqa: E402
+from assistant.core.hub import starter_dir  # noqa: E402
 from assistant.audio.vad import FRAME, make_vad  # noqa: E402
 from tests.pulse import MIC_SINK, SPEAKER, start_pulse  # noqa: E402
 

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from assistant.models.hub import starter_dir  # noqa: E402
-from assistant.types import AudioChunk  # noqa: E402
+from assistant.core.hub import starter_dir  # noqa: E402
+from assistant.core.types import AudioChunk  # noqa: E402
 
 
 MARGIN = {"s": 2.0}

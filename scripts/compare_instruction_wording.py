@@ -30,7 +30,7 @@ def main() -> int:
     from assistant.language.identify import ReplyLanguageChecker
     from assistant.llm import history
     from assistant.llm.ctranslate2 import CTranslate2LLM
-    from assistant.models.hub import starter_dir
+    from assistant.core.hub import starter_dir
 
     variants = sys.argv[1].split(",") if len(sys.argv) > 1 else ["A", "B"]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 4

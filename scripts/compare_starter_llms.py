@@ -159,7 +159,7 @@ def main() -> int:
     from assistant.language.identify import ReplyLanguageChecker
     from assistant.llm import history
     from assistant.llm.ctranslate2 import CTranslate2LLM
-    from assistant.models.hub import starter_dir
+    from assistant.core.hub import starter_dir
 
     if args.prompt == "english":  # the instruction before it was written in the target language
         history.language_instruction = english_instruction

@@ -58,7 +58,7 @@ def synthesize(text: str, language: str) -> tuple[np.ndarray, str]:
 
     wav = subprocess.run(["espeak-ng", "-v", language, "--stdout", text], capture_output=True, check=True).stdout
     samples, rate = sf.read(io.BytesIO(wav), dtype="float32")
-    from assistant.types import AudioChunk
+    from assistant.core.types import AudioChunk
 
     return AudioChunk(samples, rate).resampled(16000).samples, f"espeak {language}"
 

@@ -31,7 +31,7 @@ PAUSE = np.zeros(3200, np.float32)  # the 200 ms pause after which the endpointe
 def splits() -> None:
     from assistant.audio.endpointing import make_endpointer
     from assistant.audio.settings import AudioSettings
-    from assistant.types import Utterance
+    from assistant.core.types import Utterance
 
     clips = sorted(FLEURS.glob("fleurs-en-*.ogg")) + [FLEURS.parent / "jfk.flac"]
     audios = [np.concatenate([load_audio(c, 16000).samples, np.zeros(40000, np.float32)]) for c in clips]

@@ -187,7 +187,7 @@ def _joe(text: str) -> np.ndarray:
     global _piper
     from assistant.models import starter_dir
     from assistant.tts.piper import PiperOptions, PiperTTS
-    from assistant.types import AudioChunk
+    from assistant.core.types import AudioChunk
 
     if _piper is None:
         _piper = PiperTTS(PiperOptions(backend="piper", model=str(starter_dir() / JOE)))
@@ -197,7 +197,7 @@ def _joe(text: str) -> np.ndarray:
 
 
 def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
-    from assistant.types import AudioChunk
+    from assistant.core.types import AudioChunk
 
     return AudioChunk(np.asarray(samples, np.float32).reshape(-1), rate).resampled(RATE).samples
 

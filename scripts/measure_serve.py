@@ -28,8 +28,8 @@ def start_server():
 
     from assistant.config import load_config
     from assistant.models import starter, starter_dir
-    from assistant.pipeline import Assistant
-    from assistant.server.app import create_app
+    from assistant.modes.file import Assistant
+    from assistant.modes.server.app import create_app
     from tests.test_server import free_port
 
     root = starter_dir()

@@ -91,7 +91,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from assistant.audio.io import load_audio
-    from assistant.pipeline import Assistant
+    from assistant.modes.file import Assistant
 
     clips = [SHARED / "jfk.flac", *sorted((SHARED / "fleurs").glob("fleurs-en-00*.ogg"))[:5]]
     clips = [c for c in clips if c.exists()]

@@ -7,8 +7,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from assistant.errors import LLMConnectionError
-from assistant.types import AudioChunk, Message, Segment, Transcript
+from assistant.core.errors import LLMConnectionError
+from assistant.core.types import AudioChunk, Message, Segment, Transcript
 
 
 @dataclass

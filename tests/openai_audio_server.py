@@ -173,7 +173,7 @@ class FakeSpeechServer:
 
     def run_engine(self, record: dict, form: dict) -> dict:
         """A real transcription as OpenAI's verbose_json (the language by name, as OpenAI sends it)."""
-        from assistant.types import AudioChunk
+        from assistant.core.types import AudioChunk
 
         rate = record["wav"][0]
         audio = AudioChunk(record["samples"].astype(np.float32) / 32768.0, rate)

@@ -23,8 +23,8 @@ from assistant.audio.cues import error_cue, listening_cue, thinking_cue
 from assistant.audio.devices import DeviceInfo, list_devices, resolve_device
 from assistant.audio.io import load_audio
 from assistant.audio.playback import Speaker
-from assistant.errors import AudioDeviceError
-from assistant.types import AudioChunk
+from assistant.core.errors import AudioDeviceError
+from assistant.core.types import AudioChunk
 from tests.shared import shared_audio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,7 +82,7 @@ def test_cues_are_short_distinct_and_clean() -> None:
 
 NO_SERVER_SCRIPT = textwrap.dedent("""
     from assistant.audio.devices import resolve_device
-    from assistant.errors import AssistantError
+    from assistant.core.errors import AssistantError
     try:
         print("found:", resolve_device(None, "input").name)
     except AssistantError as e:

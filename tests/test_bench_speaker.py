@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.models.hub import starter_dir
+from assistant.core.hub import starter_dir
 from tests.shared import shared_audio
 
 ROOT = Path(__file__).resolve().parents[1]

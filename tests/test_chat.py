@@ -11,12 +11,12 @@ import time
 import numpy as np
 
 from assistant.audio.endpointing import SpeechStarted
-from assistant.captions import Captions
-from assistant.chat import ChatLoop, _Spoken
+from assistant.modes.live.captions import Captions
+from assistant.modes.live.loop import ChatLoop, _Spoken
 from assistant.config import load_config
-from assistant.pipeline import Assistant
+from assistant.modes.file import Assistant
 from assistant.tts.voices import VoiceRouter
-from assistant.types import AudioChunk, Utterance
+from assistant.core.types import AudioChunk, Utterance
 from tests.fakes import FakeLLM, FakeSTT, FakeTTS, refused_llm
 
 
@@ -276,7 +276,7 @@ class FailingMidwayLLM(FakeLLM):
     def stream(self, messages):
         self.seen.append(list(messages))
         yield from ("This part gets said. ", "And then ")
-        from assistant.errors import LLMConnectionError
+        from assistant.core.errors import LLMConnectionError
 
         raise LLMConnectionError("the LLM server at http://127.0.0.1:9/v1 closed the stream")
 

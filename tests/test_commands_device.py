@@ -49,7 +49,7 @@ def spoken(text: str, path) -> str:
     global _voice
     from assistant.audio.io import save_audio
     from assistant.tts.piper import PiperOptions, PiperTTS
-    from assistant.types import AudioChunk
+    from assistant.core.types import AudioChunk
 
     if _voice is None:
         _voice = PiperTTS(PiperOptions(backend="piper", model=str(JOE)))

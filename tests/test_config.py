@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from assistant.config import DEFAULT_VOICES, dump_yaml, load_config, parse_override
-from assistant.errors import ConfigError
+from assistant.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from assistant.errors import ModelNotFoundError
+from assistant.core.errors import ModelNotFoundError
 from assistant.stt.ct2_convert import ct2_to_openai_whisper, main, read_ct2_model
 from tests.shared import shared_audio, starter_model
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from assistant.audio.playback import Speaker
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 
 RATE = 16000
 

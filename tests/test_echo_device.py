@@ -132,7 +132,7 @@ class Loop:
         return sum(map(len, self.raw)) / SR
 
     def say(self, reply: np.ndarray) -> tuple[float, float]:
-        from assistant.types import AudioChunk
+        from assistant.core.types import AudioChunk
 
         t0 = self.stream_seconds()
         self.speaker.play(AudioChunk(reply, SR))
@@ -170,7 +170,7 @@ def measure(pulse, trials: int, cancel: bool, gate_db: float = 0.0) -> Result:
                     reply, user = replies[(i + 3) % len(replies)], users[i % len(users)]
                     before = len(loop.starts)
                     t0 = loop.stream_seconds()
-                    from assistant.types import AudioChunk
+                    from assistant.core.types import AudioChunk
 
                     loop.speaker.play(AudioChunk(reply, SR))
                     time.sleep(1.0)

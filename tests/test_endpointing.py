@@ -10,7 +10,7 @@ import pytest
 from assistant.audio.endpointing import FRAME_S, Endpointer, SpeechDiscarded, SpeechStarted
 from assistant.audio.io import load_audio
 from assistant.audio.vad import FRAME, make_vad
-from assistant.types import Utterance
+from assistant.core.types import Utterance
 
 AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 needs_audio = pytest.mark.skipif(not AUDIO.is_dir(), reason=f"shared test audio not found at {AUDIO}")

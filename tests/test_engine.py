@@ -8,8 +8,8 @@ import threading
 from assistant.config import load_config
 from assistant.engine import Command, ReplySink, Stages, TurnEngine, TurnPolicy
 from assistant.tts.voices import VoiceRouter
-from assistant.turnlog import TurnLog
-from assistant.types import Utterance
+from assistant.core.turnlog import TurnLog
+from assistant.core.types import Utterance
 from tests.fakes import FakeLLM, FakeSTT, FakeTTS, tone
 
 

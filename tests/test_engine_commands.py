@@ -12,8 +12,8 @@ import pytest
 
 from assistant.commands.replies import REPLIES
 from assistant.engine import CollectingSink, ReplySink, TextInput, TurnPolicy
-from assistant.messages import MESSAGES
-from assistant.types import Utterance
+from assistant.text.messages import MESSAGES
+from assistant.core.types import Utterance
 from tests.fakes import FakeLLM, FakeSTT, tone
 from tests.test_engine import make
 
@@ -297,7 +297,7 @@ def test_a_realtime_turn_dropped_by_stop_before_it_started_is_logged(tmp_path):
     import asyncio
     import threading
 
-    from assistant.server.realtime import RealtimeSession
+    from assistant.modes.server.realtime import RealtimeSession
 
     llm = FakeLLM(reply="Once upon a time.")
     engine, _ = make(tmp_path, llm=llm, overrides=OFF)

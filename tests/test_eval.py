@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.errors import AudioFileError
+from assistant.core.errors import AudioFileError
 from assistant.eval import stt as eval_stt
 from assistant.eval import voices as eval_voices
 from assistant.eval.sentences import SENTENCES
@@ -119,7 +119,7 @@ def test_eval_stt_command_bad_input(tmp_path):
 
 def test_eval_voices_on_fakes(tmp_path):
     from assistant.config import load_config
-    from assistant.pipeline import Assistant
+    from assistant.modes.file import Assistant
     from assistant.tts.voices import VoiceRouter
 
     cfg = load_config(None, [f"log.path={tmp_path / 'turns.jsonl'}"])
@@ -163,7 +163,7 @@ def test_eval_voices_all_rows_every_voice_the_defaults_can_pick(tmp_path, monkey
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
     from assistant.config import load_config
-    from assistant.pipeline import Assistant
+    from assistant.modes.file import Assistant
     from assistant.tts.voices import VoiceRouter
 
     monkeypatch.setenv("TTS_HOME", str(tmp_path / "tts"))  # no Coqui voice cached

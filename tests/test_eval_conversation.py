@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from assistant.errors import ConfigError
+from assistant.core.errors import ConfigError
 from assistant.eval import conversation as conv
 from assistant.eval.questions import available_languages, check_languages, load_questions
 from assistant.eval.wer import normalize
@@ -117,7 +117,7 @@ def test_question_voices():
 
 def _bot(tmp_path, stt: FakeSTT, llm: FakeLLM):
     from assistant.config import load_config
-    from assistant.pipeline import Assistant
+    from assistant.modes.file import Assistant
     from assistant.tts.voices import VoiceRouter
 
     cfg = load_config(None, [f"log.path={tmp_path / 'turns.jsonl'}"])

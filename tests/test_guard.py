@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from assistant.config import SpeechGuard
-from assistant.guard import is_silent, no_speech_reason
-from assistant.types import AudioChunk, Transcript
+from assistant.audio.guard import is_silent, no_speech_reason
+from assistant.core.types import AudioChunk, Transcript
 
 G = SpeechGuard()
 

@@ -1,6 +1,6 @@
 import pytest
 
-from assistant.language.commands import parse
+from assistant.commands.language import parse
 from assistant.language.names import WHISPER_LANGUAGES
 
 

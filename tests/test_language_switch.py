@@ -39,7 +39,7 @@ def test_a_session_switching_language_every_turn():
     stages = Stages(config, stt, llm=None, voices=None)  # type: ignore[arg-type]  # hear only
     stages.load(("stt",))
     state = LanguageState()  # one session: the previous turn's language carries over
-    from assistant.types import Utterance
+    from assistant.core.types import Utterance
 
     rows = []
     for name in SEQUENCE:

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from assistant import registry
+from assistant.core import registry
 from assistant.config import validate
-from assistant.errors import ModelNotFoundError
+from assistant.core.errors import ModelNotFoundError
 from assistant.llm.ctranslate2 import CONVERTED_INFO, CTranslate2LLM
 from assistant.llm.transformers import TransformersLLM
-from assistant.types import Message
+from assistant.core.types import Message
 
 pytest.importorskip("ctranslate2")
 CHAT = [Message("system", "You are a helpful voice assistant."), Message("user", "Hallo, wie geht es dir?")]

@@ -10,11 +10,11 @@ import time
 import pytest
 
 from assistant.config import load_config
-from assistant.errors import LLMConnectionError
+from assistant.core.errors import LLMConnectionError
 from assistant.llm.openai import OpenAILLM
-from assistant.pipeline import Assistant
+from assistant.modes.file import Assistant
 from assistant.tts.voices import VoiceRouter
-from assistant.types import Message
+from assistant.core.types import Message
 from tests.fakes import FakeSTT, FakeTTS, LoudnessVAD, tone
 from tests.fault_server import FaultServer, refused_url
 

@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from pydantic import ValidationError
 
-from assistant.errors import ConfigError, LLMConnectionError
+from assistant.core.errors import ConfigError, LLMConnectionError
 from assistant.llm.openai import OpenAILLM, OpenAIOptions
-from assistant.types import Message
+from assistant.core.types import Message
 
 KEY = "sk-test-secret-123456"
 CHAT = [Message("system", "Be brief."), Message("user", "Hola, ¿qué tal?")]

@@ -9,9 +9,9 @@ import time
 import pytest
 from pydantic import ValidationError
 
-from assistant.errors import AssistantError, ModelNotFoundError
+from assistant.core.errors import AssistantError, ModelNotFoundError
 from assistant.llm.transformers import TransformersLLM, TransformersOptions, _IncrementalDecoder
-from assistant.types import Message
+from assistant.core.types import Message
 
 CHAT = [Message("system", "You are a helpful voice assistant."), Message("user", "Hallo, wie geht es dir?")]
 
@@ -219,7 +219,7 @@ def test_caller_code_between_pieces_runs_outside_inference_mode(greedy):
 
 
 def test_generation_errors_become_stage_errors(tiny_llm_path, monkeypatch):
-    from assistant.errors import StageError
+    from assistant.core.errors import StageError
 
     llm = TransformersLLM(model=str(tiny_llm_path), temperature=0, max_new_tokens=4)
     llm.load()

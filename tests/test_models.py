@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from assistant.errors import ModelNotFoundError
-from assistant.models import hub, starter
+from assistant.core.errors import ModelNotFoundError
+from assistant.core import hub
+from assistant.models import starter
 from assistant.models.ct2 import check_ct2_model
 from assistant.models.starter import FileSpec, Package, Pack
 
@@ -326,7 +327,7 @@ def _lay_out_starter(root: Path) -> None:
 def test_resolve_models_substitutes_missing_models_once(models_home, tmp_path, monkeypatch):
     from assistant.config import load_config
     from assistant.models import resolve_models
-    from assistant.pipeline import Assistant
+    from assistant.modes.file import Assistant
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     root, _ = models_home
@@ -457,7 +458,7 @@ def test_transformers_loads_a_gguf_file_from_its_directory(tmp_path):
                     reason="the starter pack's LLM is not installed (python3 -m assistant models install starter)")
 def test_real_starter_llm_answers():
     from assistant.llm.transformers import TransformersLLM
-    from assistant.types import Message
+    from assistant.core.types import Message
 
     llm = TransformersLLM(model=str(hub.starter_dir() / starter.LLM_HF), device="cpu", temperature=0,
                           max_new_tokens=12)

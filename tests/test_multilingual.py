@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from assistant.audio.io import load_audio
-from assistant.pipeline import Assistant
+from assistant.modes.file import Assistant
 
 FLEURS = Path(__file__).resolve().parents[2] / "shared" / "audio" / "fleurs"
 EXPECTED_VOICE = {  # what the map below must choose

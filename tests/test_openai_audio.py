@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from assistant import registry
+from assistant.core import registry
 from assistant.config import load_config
-from assistant.errors import ConfigError, StageError
-from assistant.guard import no_speech_reason
-from assistant.pipeline import Assistant
+from assistant.core.errors import ConfigError, StageError
+from assistant.audio.guard import no_speech_reason
+from assistant.modes.file import Assistant
 from assistant.stt.openai import OpenAISTT, OpenAISTTOptions
 from assistant.tts.openai import OpenAITTS, OpenAITTSOptions, WavStream
 from assistant.tts.voices import VoiceRouter

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from assistant.config import load_config
-from assistant.errors import LLMConnectionError, StageError
-from assistant.pipeline import Assistant
+from assistant.core.errors import LLMConnectionError, StageError
+from assistant.modes.file import Assistant
 from assistant.tts.voices import VoiceRouter
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 from tests.fakes import FakeLLM, FakeSTT, FakeTTS, LoudnessVAD, refused_llm, tone
 
 
@@ -156,7 +156,7 @@ def test_no_voice_shows_caption(tmp_path):
 
 
 def test_voice_that_fails_to_load_falls_back(tmp_path):
-    from assistant.errors import ModelNotFoundError
+    from assistant.core.errors import ModelNotFoundError
 
     good = FakeTTS()
 

@@ -125,7 +125,7 @@ class _UnsureSTT:
         return {"pt": 0.75, "it": 0.10, "es": 0.10, "fr": 0.05}
 
     def transcribe(self, audio, *, language=None, initial_prompt=None, alternatives=()):
-        from assistant.types import Transcript
+        from assistant.core.types import Transcript
 
         self.calls.append((language, alternatives))
         used = alternatives[0] if alternatives else language
@@ -137,7 +137,7 @@ def _hear(stt, previous="fr"):
 
     from assistant.config import load_config
     from assistant.engine.stages import Stages
-    from assistant.types import AudioChunk, Utterance
+    from assistant.core.types import AudioChunk, Utterance
 
     stages = Stages(load_config(None, ["language.check_reply=false"]), stt, llm=None, voices=None)
     stages._loaded.add("stt")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant import errors, secrets
+from assistant.core import errors, secrets
 from assistant.config import load_config
-from assistant.errors import AssistantError, ConfigError, LLMConnectionError
-from assistant.paths import atomic_output, default_reply_path
-from assistant.turnlog import TurnLog
+from assistant.core.errors import AssistantError, ConfigError, LLMConnectionError
+from assistant.core.paths import atomic_output, default_reply_path
+from assistant.core.turnlog import TurnLog
 from tests.fault_server import FaultServer
 from tests.test_cli import JFK, tiny_config  # noqa: F401
 
@@ -137,7 +137,7 @@ def test_the_key_never_reaches_a_message_or_the_log(tmp_path):
 
 
 def test_log_path_problems_are_config_errors(tmp_path):
-    from assistant.paths import check_log_path
+    from assistant.core.paths import check_log_path
 
     with pytest.raises(ConfigError, match="is a directory"):
         check_log_path(str(tmp_path))
@@ -203,8 +203,8 @@ def test_onnxruntime_writes_no_telemetry(tmp_path):
 
 
 def test_the_python_api_refuses_to_write_over_its_input(tmp_path):
-    from assistant.errors import UsageError
-    from assistant.pipeline import Assistant
+    from assistant.core.errors import UsageError
+    from assistant.modes.file import Assistant
     from assistant.tts.voices import VoiceRouter
     from tests.fakes import FakeLLM, FakeSTT, FakeTTS
 
@@ -247,7 +247,7 @@ def _engine(tmp_path, llm):
 
 def test_a_server_turn_keeps_what_was_said_when_the_llm_breaks_off(tmp_path):
     from assistant.engine import ReplySink, TurnPolicy
-    from assistant.types import Utterance
+    from assistant.core.types import Utterance
     from tests.fakes import tone
 
     engine, log = _engine(tmp_path, _BreaksMidReply())
@@ -263,7 +263,7 @@ def test_a_server_turn_keeps_what_was_said_when_the_llm_breaks_off(tmp_path):
 
 def test_engine_sessions_name_the_turn_ids_in_the_log(tmp_path):
     from assistant.engine import ReplySink
-    from assistant.types import Utterance
+    from assistant.core.types import Utterance
     from tests.fakes import FakeLLM, tone
 
     engine, log = _engine(tmp_path, FakeLLM(reply="Fine."))
@@ -278,7 +278,7 @@ def test_engine_sessions_name_the_turn_ids_in_the_log(tmp_path):
 
 def test_ctrl_c_inside_an_engine_turn_is_logged_as_interrupted(tmp_path):
     from assistant.engine import ReplySink
-    from assistant.types import Utterance
+    from assistant.core.types import Utterance
     from tests.fakes import FakeLLM, tone
 
     engine, log = _engine(tmp_path, FakeLLM(fail=KeyboardInterrupt()))
@@ -289,8 +289,8 @@ def test_ctrl_c_inside_an_engine_turn_is_logged_as_interrupted(tmp_path):
 
 
 def test_keys_of_the_audio_backends_and_server_errors_are_redacted(monkeypatch):
-    from assistant.remote import api_key, redact
-    from assistant.server.realtime import SocketSink
+    from assistant.core.remote import api_key, redact
+    from assistant.modes.server.realtime import SocketSink
 
     key = "sk-audio-backend-key-24680"
     monkeypatch.setenv("ASSISTANT_TEST_TTS_KEY", key)

@@ -33,8 +33,8 @@ def server(tmp_path_factory, tiny_whisper_path, tiny_llm_path):
     import os
 
     from assistant.config import load_config
-    from assistant.pipeline import Assistant
-    from assistant.server.app import create_app
+    from assistant.modes.file import Assistant
+    from assistant.modes.server.app import create_app
 
     d = tmp_path_factory.mktemp("serve")
     os.environ["ASSISTANT_TEST_API_KEY"] = KEY
@@ -235,7 +235,7 @@ def drive_the_page(address: str, key: str | None, speech_path, tmp_path, timeout
     import shutil
 
     from assistant.audio.io import save_audio
-    from assistant.types import AudioChunk
+    from assistant.core.types import AudioChunk
 
     sync_api = pytest.importorskip("playwright.sync_api")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -300,7 +300,7 @@ def test_stt_openai_and_tts_openai_against_our_own_serve(server, tmp_path):
     a recording transcribed, a sentence spoken, and a whole `Assistant.respond` turn over the wire."""
     from assistant.audio.io import load_audio as load
     from assistant.config import load_config
-    from assistant.pipeline import Assistant
+    from assistant.modes.file import Assistant
     from assistant.stt.openai import OpenAISTT
     from assistant.tts.espeak import EspeakTTS
     from assistant.tts.openai import OpenAITTS
@@ -331,7 +331,7 @@ def test_stt_openai_and_tts_openai_against_our_own_serve(server, tmp_path):
         f"api_key_env: ASSISTANT_TEST_API_KEY, timeout_s: 120}}\n"
         f"log: {{path: '{tmp_path / 'turns.jsonl'}'}}\n")
     cfg = load_config(config)
-    from assistant import registry
+    from assistant.core import registry
 
     bot = Assistant(cfg, registry.get("stt", cfg.stt.backend).create(cfg.stt), FakeLLM(reply="Sure. Here it is."),
                     VoiceRouter(cfg.tts), vad=LoudnessVAD())

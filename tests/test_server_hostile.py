@@ -14,7 +14,7 @@ import httpx
 import numpy as np
 import pytest
 
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 from tests.shared import shared_audio
 from tests.test_server import free_port, next_of
 
@@ -44,8 +44,8 @@ def hostile(tmp_path_factory, tiny_whisper_path, tiny_llm_path):
     import os
 
     from assistant.config import load_config
-    from assistant.pipeline import Assistant
-    from assistant.server.app import create_app
+    from assistant.modes.file import Assistant
+    from assistant.modes.server.app import create_app
 
     d = tmp_path_factory.mktemp("hostile")
     os.environ["ASSISTANT_HOSTILE_KEY"] = KEY
@@ -188,7 +188,7 @@ def test_a_huge_upload_is_refused_before_its_body_is_read(hostile):
 def test_a_streamed_body_over_the_limit_stops_being_read():
     """The body limit counts what arrives and stops reading there: the app never sees the rest
     (no 100 MB spooled to the temp dir first)."""
-    from assistant.server.app import BodyLimit
+    from assistant.modes.server.app import BodyLimit
 
     read, sent = [], []
 
@@ -326,7 +326,7 @@ def test_serve_sets_the_frameworks_websocket_limit_above_the_apps(monkeypatch):
 
     seen = {}
     monkeypatch.setattr(uv.Server, "run", lambda self: seen.update(vars(self.config)))
-    monkeypatch.setattr("assistant.pipeline.Assistant.load", lambda self: None)
+    monkeypatch.setattr("assistant.modes.file.Assistant.load", lambda self: None)
     args = type("A", (), {"overrides": ["stt.backend=whisper"], "config": None, "host": None, "port": 8123})()
     serve.run_serve(args)
     assert seen["ws_max_size"] >= 4 * 2_000_000 and seen["port"] == 8123
@@ -405,7 +405,7 @@ def test_a_client_that_does_not_read_is_disconnected(hostile, monkeypatch):
     from websockets.client import ClientProtocol
     from websockets.uri import parse_uri
 
-    from assistant.server import app as app_module
+    from assistant.modes.server import app as app_module
 
     monkeypatch.setattr(app_module, "OUTBOX_BYTES", 1_000_000)
     sessions = hostile["apps"][0].state.sessions

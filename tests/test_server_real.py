@@ -24,8 +24,8 @@ JFK = ("And so my fellow Americans, ask not what your country can do for you, "
 def starter_server(tmp_path_factory):
     from assistant.config import load_config
     from assistant.models import starter, starter_dir
-    from assistant.pipeline import Assistant
-    from assistant.server.app import create_app
+    from assistant.modes.file import Assistant
+    from assistant.modes.server.app import create_app
 
     root = starter_dir()
     paths = [root / starter.WHISPER_CT2 / "model.bin", root / starter.LLM_GGUF, root / starter.PIPER_VOICE]

@@ -11,8 +11,8 @@ import pytest
 from assistant.audio.endpointing import FRAME_S, Endpointer, make_endpointer
 from assistant.audio.settings import AudioSettings
 from assistant.audio.vad import FRAME, make_vad
-from assistant.errors import ModelNotFoundError
-from assistant.types import Utterance
+from assistant.core.errors import ModelNotFoundError
+from assistant.core.types import Utterance
 from tests.shared import shared_audio
 from tests.test_endpointing import ScriptedVAD, indexed_frames, run, script
 

@@ -57,12 +57,12 @@ def heard() -> list[dict]:
     cache = os.environ.get("COMMAND_SET_TRANSCRIPTS")
     if cache and Path(cache).is_file():
         return json.loads(Path(cache).read_text(encoding="utf-8"))
-    from assistant import registry
+    from assistant.core import registry
     from assistant.audio.io import load_audio
     from assistant.config import load_config
     from assistant.engine.stages import Stages
     from assistant.language.policy import LanguageState
-    from assistant.types import Utterance
+    from assistant.core.types import Utterance
 
     model = starter_model("whisper-base-ct2")
     root = Path(__file__).resolve().parents[1]

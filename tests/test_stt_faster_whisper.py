@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from assistant import registry
+from assistant.core import registry
 from assistant.audio.io import load_audio
 from assistant.config import load_config
-from assistant.errors import AssistantError, ModelNotFoundError, StageError
+from assistant.core.errors import AssistantError, ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.stt.faster_whisper import MODEL_REPOS, FasterWhisperOptions, FasterWhisperSTT
-from assistant.types import AudioChunk, Transcript
+from assistant.core.types import AudioChunk, Transcript
 from tests.shared import shared_audio
 
 FAST = dict(device="cpu", sample_len=8, temperature=0.0)

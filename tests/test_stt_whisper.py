@@ -19,10 +19,10 @@ import pytest
 from pydantic import ValidationError
 
 from assistant.audio.io import load_audio
-from assistant.errors import ModelNotFoundError, StageError
+from assistant.core.errors import ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.stt.whisper import MODEL_NAMES, WhisperOptions, WhisperSTT
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 from tests.shared import shared_audio
 
 FAST = dict(device="cpu", sample_len=8, temperature=0.0)

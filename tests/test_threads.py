@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import threads
+from assistant.core import threads
 from assistant.config import validate
-from assistant.errors import ConfigError
-from assistant.threads import ThreadSettings, plan
+from assistant.core.errors import ConfigError
+from assistant.core.threads import ThreadSettings, plan
 
 
 @pytest.mark.parametrize("cores, llm, tts, stt", [(1, 1, 1, 1), (2, 1, 1, 2), (8, 7, 1, 8)])

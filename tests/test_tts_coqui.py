@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.errors import ConfigError, MissingDependencyError, ModelNotFoundError, NoVoiceError
+from assistant.core.errors import ConfigError, MissingDependencyError, ModelNotFoundError, NoVoiceError
 from assistant.tts.coqui import CoquiOptions, CoquiTTS, normalise_language
 from assistant.tts import torchaudio_compat
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from assistant.errors import ConfigError, MissingDependencyError, NoVoiceError
+from assistant.core.errors import ConfigError, MissingDependencyError, NoVoiceError
 from assistant.tts.espeak import EspeakOptions, EspeakTTS, parse_voices, parse_wav
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,

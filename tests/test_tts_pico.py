@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from assistant import registry
-from assistant.errors import ConfigError, NoVoiceError
+from assistant.core import registry
+from assistant.core.errors import ConfigError, NoVoiceError
 from assistant.tts.pico import MAX_PIECE_CHARS, PicoOptions, PicoTTS, clean_text, pico_voice, pieces
 from tests.shared import starter_model
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from assistant.config import load_config
-from assistant.errors import AssistantError, ConfigError, ModelNotFoundError
+from assistant.core.errors import AssistantError, ConfigError, ModelNotFoundError
 from assistant.tts.piper import (EspeakPhonemizer, PiperOptions, PiperTTS, clause_symbols, group_sentences,
                                  merge_vowel_clusters, phonemes_to_ids, repo_path, split_clauses, starter_dir)
 from assistant.tts.voices import VoiceRouter
@@ -435,7 +435,7 @@ def test_joe_round_trip_through_whisper_base(joe):
     if not (WHISPER_BASE / "model.bin").is_file():
         pytest.skip(f"starter Whisper model not found: {WHISPER_BASE}")
     faster_whisper = pytest.importorskip("faster_whisper")
-    from assistant.types import AudioChunk
+    from assistant.core.types import AudioChunk
 
     # No numbers: Whisper writes them as digits, which would count as errors of the voice.
     text = "The library opens early in the morning. Children can borrow several books each week."

@@ -11,7 +11,7 @@ import pytest
 
 from assistant.audio.io import load_audio
 from assistant.audio.vad import FRAME, EnergyVAD, SileroVAD, make_vad
-from assistant.errors import MissingDependencyError
+from assistant.core.errors import MissingDependencyError
 
 AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 CLIPS = ["jfk.flac", "fleurs/fleurs-de-004.ogg", "fleurs/fleurs-es-006.ogg", "fleurs/fleurs-fr-005.ogg",

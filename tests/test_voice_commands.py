@@ -9,7 +9,7 @@ from assistant.commands.phrases import PHRASES
 from assistant.commands.replies import REPLIES
 from assistant.commands.session import SessionState, apply_gain, change_tempo
 from assistant.commands.settings import CommandSettings
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 
 # (transcript as Whisper writes it, detected language, expected kind)
 POSITIVE = [
@@ -261,7 +261,7 @@ def test_patient_mode_reaches_the_endpointer():
     pause then no longer ends the utterance."""
     from assistant.audio.endpointing import FRAME, Endpointer
     from assistant.audio.vad import make_vad
-    from assistant.types import Utterance
+    from assistant.core.types import Utterance
 
     sr = 16000
     t = np.arange(sr) / sr

@@ -5,7 +5,7 @@ from importlib.util import find_spec
 import pytest
 
 from assistant.config import load_config
-from assistant.errors import ModelNotFoundError, NoVoiceError
+from assistant.core.errors import ModelNotFoundError, NoVoiceError
 from assistant.tts.voices import VoiceRouter
 from tests.fakes import FakeTTS
 

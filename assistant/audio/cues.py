@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 
 
 def _note(freq: float, seconds: float, rate: int, decay: float = 6.0) -> np.ndarray:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Literal
 
-from assistant.errors import AudioDeviceError, MissingDependencyError
+from assistant.core.errors import AudioDeviceError, MissingDependencyError
 
 Kind = Literal["input", "output"]
 CONFIG_KEY = {"input": "audio.input_device", "output": "audio.output_device"}

@@ -30,7 +30,7 @@ import threading
 
 import numpy as np
 
-from assistant.errors import MissingDependencyError
+from assistant.core.errors import MissingDependencyError
 
 RATES = (8000, 16000, 32000, 48000)  # the rates WebRTC's module processes natively
 

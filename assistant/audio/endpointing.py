@@ -5,7 +5,7 @@ VAD for each, and returns events:
 
 - :class:`SpeechStarted` as soon as speech is confirmed (``start_frames`` speech frames in a row,
   64 ms by default): the barge-in trigger. ``offset`` is where the speech began in the stream.
-- :class:`~assistant.types.Utterance` when the speech ends (``min_silence_ms`` of non-speech) or
+- :class:`~assistant.core.types.Utterance` when the speech ends (``min_silence_ms`` of non-speech) or
   reaches ``max_utterance_s``; its audio starts ``pre_roll_ms`` before the onset (soft onsets the
   VAD misses, e.g. "h" or "f") and keeps up to ``post_roll_ms`` of the silence that ended it.
 - :class:`Pause` (with ``early=True``) when the speech has paused for ``post_roll_ms``: its audio is
@@ -37,7 +37,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from assistant.audio.vad import FRAME, SAMPLE_RATE, VAD
-from assistant.types import AudioChunk, Utterance
+from assistant.core.types import AudioChunk, Utterance
 
 FRAME_S = FRAME / SAMPLE_RATE
 
@@ -252,7 +252,7 @@ def make_endpointer(audio: Any, vad: VAD | None = None, **extra: Any) -> Endpoin
     min_silence_ms = audio.min_silence_ms
     if audio.end_of_turn == "smart-turn":
         from assistant.audio.smart_turn import SmartTurn
-        from assistant.threads import budget
+        from assistant.core.threads import budget
 
         detector = SmartTurn(audio.smart_turn_model, threshold=audio.smart_turn_threshold,
                              threads=budget().smart_turn).load().complete

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.errors import AudioFileError, MissingDependencyError
-from assistant.paths import atomic_output, check_extension, check_input
-from assistant.types import AudioChunk
+from assistant.core.errors import AudioFileError, MissingDependencyError
+from assistant.core.paths import atomic_output, check_extension, check_input
+from assistant.core.types import AudioChunk
 
 OUTPUT_FORMATS = ("wav", "mp3", "ogg", "opus", "flac")
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from assistant.audio.capture import StreamResampler, stream_time
 from assistant.audio.devices import DeviceInfo, import_sounddevice, open_stream, resolve_device
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 
 
 PIECE_S = 0.25  # play() resamples and queues a chunk in pieces of this many seconds

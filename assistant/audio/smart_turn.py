@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import ModelNotFoundError
-from assistant.models.hub import starter_dir
+from assistant.core.errors import ModelNotFoundError
+from assistant.core.hub import starter_dir
 
 MODEL_FILE = "smart-turn-v3.2-cpu.onnx"
 WHEEL_MEMBER = f"pipecat/audio/turn/smart_turn/data/{MODEL_FILE}"

@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from assistant.errors import MissingDependencyError
+from assistant.core.errors import MissingDependencyError
 
 SAMPLE_RATE = 16000
 FRAME = 512  # samples per frame: 32 ms at 16 kHz, the size Silero's 16 kHz model takes

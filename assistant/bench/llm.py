@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.bench.common import Settings, cached, stats, sync
-from assistant.types import Message
+from assistant.core.types import Message
 
 USER_TEXT = ("And so, my fellow Americans: ask not what your country can do for you, "
              "ask what you can do for your country.")

@@ -115,6 +115,6 @@ def print_report(results: dict[str, Any], console: Console) -> None:
 def write_json(results: dict[str, Any], path: str | Path) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    from assistant.paths import write_text_atomic
+    from assistant.core.paths import write_text_atomic
 
     return write_text_atomic(p, json.dumps(results, indent=2, ensure_ascii=False) + "\n")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.bench.common import Settings, cached, stats, sync
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 
 EOT = 50257  # <|endoftext|> in the multilingual vocabulary (the only one the benchmark builds)
 

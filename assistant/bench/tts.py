@@ -44,7 +44,7 @@ def voices(settings: Settings) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def load_voice(backend: str, options: dict[str, Any]) -> tuple[Any, float]:
-    from assistant import registry
+    from assistant.core import registry
 
     b = registry.get("tts", backend)
     tts = b.create(b.options_class()(backend=backend, **options))

@@ -15,7 +15,7 @@ from assistant.bench import llm as llm_bench
 from assistant.bench import stt as stt_bench
 from assistant.bench import tts as tts_bench
 from assistant.bench.common import Settings, stats
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 
 FIRST_SENTENCE = "Sure, it is sunny in Berlin today."
 

@@ -13,7 +13,7 @@ import sys
 from typing import Callable
 
 from assistant import __version__
-from assistant.errors import AssistantError
+from assistant.core.errors import AssistantError
 
 _command: str | None = None  # the command main() ran last (entry() treats chat specially)
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug, not a user error: short message unless --debug
         if args.debug:
             raise
-        from assistant.secrets import redact
+        from assistant.core.secrets import redact
 
         print(redact(f"error: internal error: {type(e).__name__}: {e} (run with --debug for the traceback)"),
               file=sys.stderr)

@@ -48,7 +48,7 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
 
 def settings_from(args: argparse.Namespace) -> Any:
     from assistant.bench.common import Settings
-    from assistant.errors import ConfigError
+    from assistant.core.errors import ConfigError
 
     given = {"sizes": tuple(args.sizes) if args.sizes else None, "repeat": args.repeat, "warmup": args.warmup,
              "stt_tokens": args.tokens, "beam_size": args.beam_size, "llm_tokens": args.llm_tokens,
@@ -73,7 +73,7 @@ def load_clips(settings: Any) -> list[tuple[str, Any]]:
 
     from assistant.audio.io import load_audio
     from assistant.bench.common import default_audio
-    from assistant.types import AudioChunk
+    from assistant.core.types import AudioChunk
 
     paths = list(settings.audio) or default_audio()
     if settings.quick and not settings.audio:
@@ -111,7 +111,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     if args.json:  # before minutes of benchmarking, not after (its folder is created if missing)
-        from assistant.paths import check_output
+        from assistant.core.paths import check_output
 
         folder = args.json.parent
         while not folder.exists() and folder != folder.parent:
@@ -122,7 +122,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
         hf_logging.disable_progress_bar()
     if settings.device == "auto":
-        from assistant.options import resolve_device
+        from assistant.core.options import resolve_device
 
         settings = type(settings)(**{**asdict(settings), "device": resolve_device("auto")})
     log = (lambda msg: err_console.print(f"[dim]… {msg}[/]")) if sys.stderr.isatty() else (lambda msg: None)

@@ -55,14 +55,14 @@ def _torch_line(r: _Report) -> None:
 
 
 def _hubs(config: Any, entries: list) -> dict[str, str | None]:
-    from assistant.models import hub
+    from assistant.core import hub
 
     return hub.probe_all([hub.hf_endpoint(), hub.WHISPER_HOST, hub.COQUI_HOST, *(e.hub_url for e in entries)])
 
 
 def _model_lines(r: _Report, config: Any, effective: Any, entries: list) -> None:
-    from assistant import registry
-    from assistant.errors import AssistantError
+    from assistant.core import registry
+    from assistant.core.errors import AssistantError
     from assistant.models.inventory import entry_for, format_size
 
     for e in entries:
@@ -88,7 +88,7 @@ def _model_lines(r: _Report, config: Any, effective: Any, entries: list) -> None
 
 
 def _reachable(url: str) -> bool:
-    from assistant.models import hub
+    from assistant.core import hub
 
     return hub.hub_reachable(url)
 
@@ -124,7 +124,7 @@ def _voice_lines(r: _Report, config: Any, effective: Any) -> None:
 
 def _audio_lines(r: _Report) -> None:
     from assistant.audio.devices import list_devices
-    from assistant.errors import AssistantError
+    from assistant.core.errors import AssistantError
 
     try:
         devices = list_devices()

@@ -88,7 +88,7 @@ def run_eval_stt(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from assistant import registry
+    from assistant.core import registry
     from assistant.config import load_config
     from assistant.eval import stt as evaluation
 
@@ -127,7 +127,7 @@ def run_eval_voices(args: argparse.Namespace) -> int:
 
     from assistant.config import load_config
     from assistant.eval import voices as evaluation
-    from assistant.pipeline import Assistant
+    from assistant.modes.file import Assistant
 
     sentences = evaluation.load_texts(args.texts) if args.texts else evaluation.SENTENCES  # before any model
     config = load_config(args.config, args.overrides)
@@ -171,9 +171,9 @@ def run_eval_conversation(args: argparse.Namespace) -> int:
     from assistant.config import load_config
     from assistant.eval import conversation as evaluation
     from assistant.eval import questions as data
-    from assistant.errors import UsageError
-    from assistant.paths import check_output
-    from assistant.pipeline import Assistant
+    from assistant.core.errors import UsageError
+    from assistant.core.paths import check_output
+    from assistant.modes.file import Assistant
 
     # every input checked before a model loads
     requested = [c.strip() for c in args.languages.split(",") if c.strip()] if args.languages else None

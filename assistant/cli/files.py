@@ -33,8 +33,8 @@ def add_respond(sub: argparse._SubParsersAction) -> None:
 def run_respond(args: argparse.Namespace) -> int:
     from assistant.audio.io import OUTPUT_FORMATS, load_audio
     from assistant.config import load_config
-    from assistant.paths import check_input, check_log_path, check_output, default_reply_path
-    from assistant.pipeline import Assistant
+    from assistant.core.paths import check_input, check_log_path, check_output, default_reply_path
+    from assistant.modes.file import Assistant
 
     # Everything the user typed is checked before any model loads (seconds) or the turn runs.
     source = check_input(args.input)
@@ -104,11 +104,11 @@ def format_transcript(transcript, fmt: str) -> str:
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
-    from assistant import registry
+    from assistant.core import registry
     from assistant.audio.io import load_audio
     from assistant.config import load_config
     from assistant.models import resolve_models
-    from assistant.paths import check_input, check_output, write_text_atomic
+    from assistant.core.paths import check_input, check_output, write_text_atomic
 
     overrides = list(args.overrides)
     for key, value in (("model", args.model), ("language", args.language), ("task", args.task),
@@ -150,11 +150,11 @@ def add_say(sub: argparse._SubParsersAction) -> None:
 def run_say(args: argparse.Namespace) -> int:
     from assistant.audio.io import OUTPUT_FORMATS, save_audio
     from assistant.config import load_config
-    from assistant.errors import ConfigError, UsageError
+    from assistant.core.errors import ConfigError, UsageError
     from assistant.language.names import check_code
-    from assistant.paths import check_output
+    from assistant.core.paths import check_output
     from assistant.tts.voices import VoiceRouter
-    from assistant.types import AudioChunk
+    from assistant.core.types import AudioChunk
 
     if not args.text.strip():
         raise UsageError("nothing to say: TEXT is empty", "give the text to speak in quotes")

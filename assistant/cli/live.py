@@ -32,7 +32,7 @@ def run_devices(args: argparse.Namespace) -> int:
 
     from assistant.audio.devices import list_devices
     from assistant.cli.output import console
-    from assistant.errors import AudioDeviceError
+    from assistant.core.errors import AudioDeviceError
 
     devices = list_devices()
     if not devices:
@@ -63,12 +63,12 @@ def run_chat(args: argparse.Namespace) -> int:
     from assistant.audio.devices import resolve_device
     from assistant.audio.endpointing import make_endpointer
     from assistant.audio.playback import Speaker
-    from assistant.captions import Captions
-    from assistant.chat import ChatLoop
+    from assistant.modes.live.captions import Captions
+    from assistant.modes.live.loop import ChatLoop
     from assistant.config import load_config
-    from assistant.pipeline import Assistant
+    from assistant.modes.file import Assistant
 
-    from assistant.paths import check_log_path, check_writable_dir
+    from assistant.core.paths import check_log_path, check_writable_dir
 
     config = load_config(args.config, args.overrides)
     check_log_path(config.log.path, reads=(args.config,))

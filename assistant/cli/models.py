@@ -8,7 +8,7 @@ from pathlib import Path
 
 from assistant.cli import add_config_args
 from assistant.cli.output import console, err_console
-from assistant.errors import AssistantError, ModelNotFoundError
+from assistant.core.errors import AssistantError, ModelNotFoundError
 
 MISSING_EXIT = 4
 
@@ -78,7 +78,7 @@ def run_list(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- pull
 
 def run_pull(args: argparse.Namespace) -> int:
-    from assistant.models import hub
+    from assistant.core import hub
     from assistant.models.inventory import configured_models, fetch
 
     config = _load(args)

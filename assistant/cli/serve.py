@@ -1,4 +1,4 @@
-"""`assistant serve`: the assistant over HTTP and WebSocket (see assistant/server/)."""
+"""`assistant serve`: the assistant over HTTP and WebSocket (see assistant/modes/server/)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from assistant.config import load_config
-    from assistant.pipeline import Assistant
-    from assistant.server.app import create_app
+    from assistant.modes.file import Assistant
+    from assistant.modes.server.app import create_app
 
     overrides = list(args.overrides)
     if args.host:

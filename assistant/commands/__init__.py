@@ -7,7 +7,7 @@
 - :mod:`.settings`: the ``commands:`` config section.
 
 The names are re-exported lazily, so the config can import ``settings`` without pulling in the
-matcher (which imports the config through ``assistant.guard``).
+matcher (which imports the config through ``assistant.audio.guard``).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ utterance, apart from politeness, hesitation and request frames ("could you plea
 slower?" is the command ``slower``; "how do I stop a leak?" is a question). Matching ignores
 case, accents, punctuation and word order, and tries the transcript's language first, then the
 others (Whisper often mislabels one- or two-word clips). The language commands of
-:mod:`assistant.language.commands` ("speak German") are kind ``language``.
+:mod:`assistant.commands.language` ("speak German") are kind ``language``.
 
 Commands are intents, not strings: when no phrase matches exactly, the utterance is compared
 with every phrase by edit distance on the normalised words (RapidFuzz), so what Whisper
@@ -33,8 +33,8 @@ from rapidfuzz import fuzz
 from assistant.commands.phrases import (  # noqa: F401 (KINDS: re-exported)
     KINDS, NO_WORDS, PHRASES, POLITE_WORDS, QUESTION_VERBS, QUESTION_WORDS, STRONG_FILLERS, WEAK_FILLERS, YES_WORDS)
 from assistant.commands.replies import confirmation, reply_language as _spoken_in
-from assistant.guard import normalize
-from assistant.language import commands as language_commands
+from assistant.audio.guard import normalize
+from assistant.commands import language as language_commands
 
 LANGUAGES = ("en", "de", "es", "fr", "pt")  # languages with phrase tables, in the order tried
 MAX_WORDS = 12  # longer utterances are never commands (cheap early exit)

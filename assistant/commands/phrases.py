@@ -9,7 +9,7 @@ ignoring word order. A command must be the *whole* utterance apart from those fi
 
 from __future__ import annotations
 
-# Kinds of command (the language commands of assistant/language/commands.py are kind "language").
+# Kinds of command (the language commands of assistant/commands/language.py are kind "language").
 KINDS = ("stop", "repeat", "slower", "faster", "louder", "quieter", "new_conversation", "forget_last",
          "help", "patient", "normal", "pause", "resume", "language")
 

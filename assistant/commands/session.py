@@ -31,7 +31,7 @@ import numpy as np
 from assistant.commands.matcher import Command
 from assistant.commands.replies import confirmation, reply_language
 from assistant.commands.settings import CommandSettings
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 
 _UNCHANGED = object()
 

@@ -22,7 +22,7 @@ from assistant import commands as voice
 from assistant.commands.matcher import yes_or_no
 from assistant.commands.replies import CANCELLED, question
 from assistant.engine.session import Session
-from assistant.language import commands as language_commands
+from assistant.commands import language as language_commands
 
 
 @dataclass(frozen=True)

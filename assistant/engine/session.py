@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from assistant.commands.session import SessionState
 from assistant.language.policy import LanguagePolicy, LanguageState
 from assistant.llm.history import Conversation, History
-from assistant.turnlog import new_session_id
-from assistant.types import Turn
+from assistant.core.turnlog import new_session_id
+from assistant.core.types import Turn
 
 
 @dataclass

@@ -19,8 +19,8 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from assistant.errors import StageError
-from assistant.types import AudioChunk, Turn
+from assistant.core.errors import StageError
+from assistant.core.types import AudioChunk, Turn
 
 
 class ReplySink:

@@ -10,14 +10,14 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from assistant.errors import AssistantError, StageError
-from assistant.guard import SpeechGuard, is_silent, no_speech_reason, speech_ratio
+from assistant.core.errors import AssistantError, StageError
+from assistant.audio.guard import SpeechGuard, is_silent, no_speech_reason, speech_ratio
 from assistant.language import policy as language_policy
 from assistant.language.identify import ReplyCheck, ReplyLanguageChecker
 from assistant.llm.base import LLM
 from assistant.stt.base import STT
 from assistant.tts.voices import VoiceRouter
-from assistant.types import AudioChunk, LanguageDecision, Message, Transcript, Utterance
+from assistant.core.types import AudioChunk, LanguageDecision, Message, Transcript, Utterance
 
 if TYPE_CHECKING:  # the VAD module is imported only when a recording needs it
     from assistant.audio.vad import VAD
@@ -80,7 +80,7 @@ class Stages:
 
     def load(self, stages: tuple[str, ...] = ("stt", "llm", "tts")) -> dict[str, float]:
         """Load models now (otherwise each loads on first use). Returns load times in ms."""
-        from assistant import threads
+        from assistant.core import threads
 
         times: dict[str, float] = {}
         with self._load_lock:

@@ -27,13 +27,13 @@ from assistant.engine.commands import Command, CommandParsers
 from assistant.engine.session import Session
 from assistant.engine.sinks import ReplySink
 from assistant.engine.stages import Stages, ms_since
-from assistant.errors import AssistantError, LLMConnectionError, NoVoiceError, StageError
+from assistant.core.errors import AssistantError, LLMConnectionError, NoVoiceError, StageError
 from assistant.language.names import name_of
-from assistant.messages import message
+from assistant.text.messages import message
 from assistant.text.sentences import SentenceSplitter
 from assistant.text.speakable import Speakable, speakable
-from assistant.turnlog import TurnLog
-from assistant.types import AudioChunk, LanguageDecision, Transcript, Turn, Utterance
+from assistant.core.turnlog import TurnLog
+from assistant.core.types import AudioChunk, LanguageDecision, Transcript, Turn, Utterance
 
 log = logging.getLogger(__name__)
 

@@ -32,12 +32,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from assistant import registry
+from assistant.core import registry
 from assistant.engine import CollectingSink, TurnPolicy
-from assistant.errors import AssistantError, ConfigError
+from assistant.core.errors import AssistantError, ConfigError
 from assistant.eval.questions import Question
 from assistant.eval.wer import WordErrors, normalize, word_errors
-from assistant.types import AudioChunk, Utterance
+from assistant.core.types import AudioChunk, Utterance
 
 # Live-loop behaviour (sentences spoken as the LLM writes them: the first-audio time a user
 # hears); failures are recorded in the row, not raised.
@@ -276,7 +276,7 @@ def evaluate(bot: Any, questions: dict[str, list[Question]], speaker: QuestionSp
              on_row: Callable[[Row, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Every question of every language; returns the report (``languages``: the figures per language,
     ``overall``, ``rows``). ``on_row(row, report so far)`` after each question."""
-    from assistant.turnlog import TurnLog
+    from assistant.core.turnlog import TurnLog
 
     speaker.load()  # a voice that can't speak its language fails before the models load
     judge = LanguageJudge()

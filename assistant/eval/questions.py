@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 
-from assistant.errors import ConfigError
+from assistant.core.errors import ConfigError
 
 PACKAGE = "assistant.eval.data.questions"
 

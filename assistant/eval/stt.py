@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from assistant.errors import AudioFileError
+from assistant.core.errors import AudioFileError
 from assistant.eval.wer import WordErrors, word_errors
 from assistant.language.names import WHISPER_LANGUAGES
 

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from assistant.errors import AssistantError, AudioFileError, ConfigError
+from assistant.core.errors import AssistantError, AudioFileError, ConfigError
 from assistant.eval.sentences import SENTENCES
 from assistant.eval.wer import WordErrors, word_errors
 from assistant.tts.quality import POOR_WER
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 
 
 MAX_TEXTS = 200  # files read from a --texts folder
@@ -106,7 +106,7 @@ def evaluate(bot: Any, languages: list[str],
 def default_candidates(language: str) -> list[Any]:
     """Every voice the default voice map can pick for ``language`` on this machine, best first
     (their options). espeak-ng is always listed; it is skipped later if it lacks the language."""
-    from assistant import registry
+    from assistant.core import registry
     from assistant.config import DEFAULT_VOICES
     from assistant.models.inventory import entry_for
     from assistant.tts.pico import pico_voice
@@ -134,7 +134,7 @@ def evaluate_all(bot: Any, languages: list[str],
                  sentences: dict[str, tuple[str, ...]] = SENTENCES) -> list[dict[str, Any]]:
     """One result per (language, voice the defaults can pick); a voice that fails to load gets
     ``error``; a voice that can't speak the language (espeak-ng lacking it) gets no row."""
-    from assistant import registry
+    from assistant.core import registry
     from assistant.tts.quality import verdict_for
     from assistant.tts.voices import voice_label
 

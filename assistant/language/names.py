@@ -6,7 +6,7 @@ torch; ``tests/test_language_names.py`` checks it still matches the installed op
 
 from __future__ import annotations
 
-from assistant.errors import ConfigError
+from assistant.core.errors import ConfigError
 
 WHISPER_LANGUAGES: dict[str, str] = {
     "en": "english",

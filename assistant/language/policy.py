@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
-from assistant.options import Section
-from assistant.types import LanguageDecision
+from assistant.core.options import Section
+from assistant.core.types import LanguageDecision
 
 
 class LanguagePolicy(Section):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator, Protocol, Sequence
 
-from assistant.types import Message
+from assistant.core.types import Message
 
 
 class LLM(Protocol):

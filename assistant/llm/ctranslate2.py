@@ -20,11 +20,11 @@ from typing import Any, Iterator, Literal, Sequence
 
 from pydantic import Field
 
-from assistant.errors import AssistantError, MissingDependencyError, ModelNotFoundError, StageError
+from assistant.core.errors import AssistantError, MissingDependencyError, ModelNotFoundError, StageError
 from assistant.llm.transformers import TransformersLLM, TransformersOptions, _IncrementalDecoder
-from assistant.options import BackendOptions, Device, resolve_device
-from assistant.models.hub import models_root
-from assistant.types import Message
+from assistant.core.options import BackendOptions, Device, resolve_device
+from assistant.core.hub import models_root
+from assistant.core.types import Message
 
 CONVERTED_INFO = "assistant-ct2.json"  # written last: a directory without it is incomplete
 
@@ -196,7 +196,7 @@ class CTranslate2LLM:
     def load(self) -> None:
         import ctranslate2
 
-        from assistant.threads import budget
+        from assistant.core.threads import budget
 
         t0 = time.monotonic()
         self.device = "cuda" if resolve_device(self.options.device) == "cuda" and ctranslate2.get_cuda_device_count() else "cpu"

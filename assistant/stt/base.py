@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from assistant.types import AudioChunk, Transcript
+from assistant.core.types import AudioChunk, Transcript
 
 
 class STT(Protocol):

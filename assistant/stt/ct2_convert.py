@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from assistant.errors import ModelNotFoundError
+from assistant.core.errors import ModelNotFoundError
 
 _DTYPES = ("float32", "int8", "int16", "int32", "float16", "bfloat16")
 _FUSED_QKV = ("query", "key", "value")
@@ -215,7 +215,7 @@ def ct2_to_openai_whisper(src_dir: str | Path, dst_file: str | Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    from assistant.errors import AssistantError
+    from assistant.core.errors import AssistantError
 
     p = argparse.ArgumentParser(prog="python -m assistant.stt.ct2_convert",
                                 description="Convert a CTranslate2 (faster-whisper) Whisper model to an openai-whisper checkpoint.")

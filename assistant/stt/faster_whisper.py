@@ -19,15 +19,15 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from assistant.errors import MissingDependencyError, ModelNotFoundError, StageError
+from assistant.core.errors import MissingDependencyError, ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
-from assistant.models import hub
-from assistant.options import Device
+from assistant.core import hub
+from assistant.core.options import Device
 from assistant.stt.whisper import SAMPLE_RATE, _weighted_logprob
 from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail,
                                            short_window_first)
-from assistant.threads import budget
-from assistant.types import AudioChunk, Segment, Transcript
+from assistant.core.threads import budget
+from assistant.core.types import AudioChunk, Segment, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class FasterWhisperSTT:
         self.device = self._resolve_device()
         self.compute_type = self._resolve_compute_type()
         self.model_path = self._resolve_model()
-        threads = self.options.cpu_threads or budget().stt  # assistant.threads: the per-engine budget
+        threads = self.options.cpu_threads or budget().stt  # assistant.core.threads: the per-engine budget
         try:
             self._model = WhisperModel(self.model_path, device=self.device, compute_type=self.compute_type,
                                        cpu_threads=threads, num_workers=self.options.num_workers)

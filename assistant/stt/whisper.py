@@ -13,13 +13,13 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from assistant.errors import ModelNotFoundError, StageError
+from assistant.core.errors import ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
-from assistant.models import hub
-from assistant.options import Device, resolve_device
+from assistant.core import hub
+from assistant.core.options import Device, resolve_device
 from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail,
                                            short_window_first)
-from assistant.types import AudioChunk, Segment, Transcript
+from assistant.core.types import AudioChunk, Segment, Transcript
 
 log = logging.getLogger(__name__)
 

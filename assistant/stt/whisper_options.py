@@ -12,7 +12,7 @@ from typing import Any, Callable, Literal, Sequence
 from pydantic import Field, field_validator
 
 from assistant.language.names import WHISPER_LANGUAGES
-from assistant.options import BackendOptions, Device
+from assistant.core.options import BackendOptions, Device
 
 HOP_LENGTH = 160  # Whisper's mel hop at 16 kHz
 N_FRAMES = 3000  # mel frames in one 30 s window
@@ -264,7 +264,7 @@ def begin_transcription(stt: Any, audio: Any, language: str | None) -> tuple[Any
     """The start both backends' ``transcribe`` share: 16 kHz audio, the language to use (the
     argument, else a fixed ``language`` option, checked against the model), and — for audio too
     short to hold a single frame — the empty, no-speech Transcript to return at once."""
-    from assistant.types import Transcript
+    from assistant.core.types import Transcript
 
     stt.load()
     audio = audio.resampled(16000)
@@ -290,7 +290,7 @@ def _usable_language(stt: Any, language: str) -> str:
                 "%s is English-only: transcribing as English, not '%s'", name, language)
         return "en"
     if language not in known:
-        from assistant.errors import StageError
+        from assistant.core.errors import StageError
 
         raise StageError("stt", f"{name} does not know language '{language}'", f"use one of: {', '.join(known)}")
     return language

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Iterator, Protocol
 
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 
 
 class TTS(Protocol):

@@ -16,10 +16,10 @@ from typing import Any, Iterator, Literal
 import numpy as np
 from pydantic import Field
 
-from assistant.errors import (AssistantError, ConfigError, MissingDependencyError, ModelNotFoundError,
+from assistant.core.errors import (AssistantError, ConfigError, MissingDependencyError, ModelNotFoundError,
                               NoVoiceError, StageError)
-from assistant.options import BackendOptions, Device, resolve_device
-from assistant.types import AudioChunk
+from assistant.core.options import BackendOptions, Device, resolve_device
+from assistant.core.types import AudioChunk
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +287,7 @@ def _unreachable(url: str) -> str | None:
     Coqui's own download has no timeout, so on a machine whose network drops packets it would
     hang; this probe makes load() fail in seconds.
     """
-    from assistant.models import hub
+    from assistant.core import hub
 
     why = hub.unreachable_reason(url, timeout=PROBE_TIMEOUT_S)
     return f"{why}; offline?" if why else None

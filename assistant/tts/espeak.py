@@ -14,9 +14,9 @@ from typing import Iterator, Literal
 import numpy as np
 from pydantic import Field
 
-from assistant.errors import ConfigError, MissingDependencyError, NoVoiceError, StageError
-from assistant.options import BackendOptions
-from assistant.types import AudioChunk
+from assistant.core.errors import ConfigError, MissingDependencyError, NoVoiceError, StageError
+from assistant.core.options import BackendOptions
+from assistant.core.types import AudioChunk
 
 INSTALL_HINT = "install it: apt-get install espeak-ng (Debian/Ubuntu), brew install espeak-ng (macOS)"
 

@@ -15,10 +15,10 @@ from typing import Any, Iterator, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from assistant.errors import AudioFileError, StageError
-from assistant.options import BackendOptions
-from assistant.remote import api_key, http_error, translate_errors, validate_base_url
-from assistant.types import AudioChunk
+from assistant.core.errors import AudioFileError, StageError
+from assistant.core.options import BackendOptions
+from assistant.core.remote import api_key, http_error, translate_errors, validate_base_url
+from assistant.core.types import AudioChunk
 
 log = logging.getLogger(__name__)
 MIN_CHUNK_S = 0.1  # smallest chunk yielded while streaming (fewer, larger writes to the speaker)

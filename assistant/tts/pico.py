@@ -35,9 +35,9 @@ from typing import Iterator, Literal
 import numpy as np
 from pydantic import Field
 
-from assistant.errors import MissingDependencyError, NoVoiceError, StageError
-from assistant.options import BackendOptions
-from assistant.types import AudioChunk
+from assistant.core.errors import MissingDependencyError, NoVoiceError, StageError
+from assistant.core.options import BackendOptions
+from assistant.core.types import AudioChunk
 
 SAMPLE_RATE = 16000
 PicoVoice = Literal["de-DE", "en-GB", "en-US", "es-ES", "fr-FR", "it-IT"]

@@ -51,11 +51,11 @@ from typing import Any, Iterator, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from assistant.errors import (AssistantError, ConfigError, MissingDependencyError, ModelNotFoundError,
+from assistant.core.errors import (AssistantError, ConfigError, MissingDependencyError, ModelNotFoundError,
                               StageError)
-from assistant.models.hub import starter_dir
-from assistant.options import BackendOptions, Device
-from assistant.types import AudioChunk
+from assistant.core.hub import starter_dir
+from assistant.core.options import BackendOptions, Device
+from assistant.core.types import AudioChunk
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,7 @@ def find_local(model: str) -> Path | None:
 def _download(name: str) -> Path:
     from huggingface_hub import constants, hf_hub_download
 
-    from assistant.models import hub
+    from assistant.core import hub
 
     offline = hub.is_offline()
     fix = (f"on a connected machine run `hf download {REPO_ID} {repo_path(name)} {repo_path(name)}.json` and "

@@ -48,7 +48,7 @@ import types
 import warnings
 from typing import Any, Iterator
 
-from assistant.errors import MissingDependencyError
+from assistant.core.errors import MissingDependencyError
 
 log = logging.getLogger(__name__)
 

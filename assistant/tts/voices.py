@@ -17,11 +17,11 @@ from typing import Callable, Iterator
 
 from pydantic import BaseModel, ConfigDict
 
-from assistant import registry
-from assistant.errors import AssistantError, NoVoiceError
-from assistant.options import BackendOptions
+from assistant.core import registry
+from assistant.core.errors import AssistantError, NoVoiceError
+from assistant.core.options import BackendOptions
 from assistant.tts.base import TTS
-from assistant.types import AudioChunk
+from assistant.core.types import AudioChunk
 
 log = logging.getLogger(__name__)
 

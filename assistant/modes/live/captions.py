@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from assistant.language.names import name_of
-from assistant.types import Turn
+from assistant.core.types import Turn
 
 STATUS_TEXT = {"listening": "● listening", "thinking": "… thinking", "speaking": "▶ speaking",
                "loading": "loading models"}

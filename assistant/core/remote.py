@@ -1,7 +1,7 @@
 """What every backend that talks to an OpenAI-compatible server shares (``llm``/``stt``/``tts: openai``).
 
 The API key comes from the environment variable the YAML names (never from the YAML, never
-printed: ``api_key`` registers it with ``assistant.secrets``, which masks it in every message and
+printed: ``api_key`` registers it with ``assistant.core.secrets``, which masks it in every message and
 turn-log record, whatever a server echoes); HTTP failures become one ``StageError`` line that
 names the URL, the status and the server's own message, with the key redacted.
 """
@@ -13,8 +13,8 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from assistant import secrets
-from assistant.errors import ConfigError, StageError
+from assistant.core import secrets
+from assistant.core.errors import ConfigError, StageError
 
 
 def validate_base_url(value: str) -> str:

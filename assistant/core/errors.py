@@ -12,7 +12,7 @@ class AssistantError(Exception):
     exit_code = 2  # subclasses name the kind; a plain AssistantError is a usage error
 
     def __init__(self, message: str, hint: str | None = None) -> None:
-        from assistant.secrets import redact  # whatever a server sent, no API key is ever shown
+        from assistant.core.secrets import redact  # whatever a server sent, no API key is ever shown
 
         message = redact(message)
         hint = redact(hint) if hint else hint
@@ -36,7 +36,7 @@ class ConfigError(AssistantError):
     exit_code = 2
 
     def __init__(self, problems: list[str], hint: str | None = None) -> None:
-        from assistant.secrets import redact
+        from assistant.core.secrets import redact
 
         self.problems = [redact(p) for p in problems]
         super().__init__("; ".join(self.problems) if len(self.problems) == 1 else

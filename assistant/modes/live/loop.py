@@ -28,12 +28,12 @@ import numpy as np
 from assistant.audio.cues import command_cue, error_cue, listening_cue, thinking_cue
 from assistant.audio.endpointing import Pause, SpeechDiscarded, SpeechStarted
 from assistant.audio.settings import AudioSettings
-from assistant.captions import Captions
+from assistant.modes.live.captions import Captions
 from assistant.engine import ReplySink, TurnPolicy
 from assistant.engine.stages import Heard, ms_since
 from assistant.engine.turn import Spoken as _Spoken  # noqa: F401  (what tests know it as)
-from assistant.pipeline import Assistant
-from assistant.types import AudioChunk, Turn, Utterance
+from assistant.modes.file import Assistant
+from assistant.core.types import AudioChunk, Turn, Utterance
 
 log = logging.getLogger(__name__)
 

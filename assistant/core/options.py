@@ -33,7 +33,7 @@ def resolve_device(device: str) -> str:
             import torch
 
             if not torch.cuda.is_available():
-                from assistant.errors import MissingDependencyError
+                from assistant.core.errors import MissingDependencyError
 
                 raise MissingDependencyError(
                     "device 'cuda' was configured but torch sees no CUDA GPU",

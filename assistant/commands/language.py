@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.guard import normalize
+from assistant.audio.guard import normalize
 from assistant.language.names import WHISPER_LANGUAGES
 
 # Names of common languages as users say them in de/es/fr/pt/it/nl (English names come from

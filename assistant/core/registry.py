@@ -11,7 +11,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.errors import ConfigError, MissingDependencyError
+from assistant.core.errors import ConfigError, MissingDependencyError
 
 
 @dataclass(frozen=True)

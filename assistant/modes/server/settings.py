@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from assistant.options import Section
+from assistant.core.options import Section
 
 
 class ServerSettings(Section):

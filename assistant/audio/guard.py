@@ -15,8 +15,8 @@ import numpy as np
 
 from pydantic import Field
 
-from assistant.options import Section
-from assistant.types import AudioChunk, Transcript
+from assistant.core.options import Section
+from assistant.core.types import AudioChunk, Transcript
 
 class SpeechGuard(Section):
     """When a recording is treated as 'no speech' (no LLM call, nothing spoken)."""

@@ -27,14 +27,14 @@ from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from assistant.errors import AssistantError
-from assistant import secrets
-from assistant.secrets import redact
+from assistant.core.errors import AssistantError
+from assistant.core import secrets
+from assistant.core.secrets import redact
 from assistant.language.names import is_code
 from assistant.language.policy import LanguageState
-from assistant.pipeline import Assistant
-from assistant.server.realtime import RealtimeSession
-from assistant.types import AudioChunk, Utterance
+from assistant.modes.file import Assistant
+from assistant.modes.server.realtime import RealtimeSession
+from assistant.core.types import AudioChunk, Utterance
 
 OUTBOX_EVENTS = 4096  # events (and bytes) queued for a client that is slow to read; more: disconnected
 OUTBOX_BYTES = 32 * 2**20

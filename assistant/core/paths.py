@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from assistant.errors import AudioFileError, ConfigError, UsageError
+from assistant.core.errors import AudioFileError, ConfigError, UsageError
 
 
 def check_input(path: str | Path, what: str = "input file") -> Path:

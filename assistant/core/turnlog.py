@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import AudioFileError
-from assistant.secrets import redact
+from assistant.core.errors import AudioFileError
+from assistant.core.secrets import redact
 
 
 def new_session_id() -> str:

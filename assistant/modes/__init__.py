@@ -1,0 +1,1 @@
+"""The three ways to run a turn: file (``file``), live (``live``), server (``server``)."""

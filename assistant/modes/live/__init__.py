@@ -1,0 +1,1 @@
+"""Live mode: microphone -> endpointing -> the turn engine -> speaker, with captions."""
