@@ -25,7 +25,7 @@ from assistant.audio.guard import SpeechGuard
 from assistant.language.policy import LanguagePolicy
 from assistant.llm.history import DEFAULT_SYSTEM_PROMPT, Conversation
 from assistant.core.options import BackendOptions, Section
-from assistant.modes.server.settings import ServerSettings
+from assistant.core.server_settings import ServerSettings
 from assistant.tts.voices import TTSConfig
 
 # Each section's options live next to the code that uses them; this module loads and validates.

@@ -22,7 +22,7 @@ from math import gcd
 import numpy as np
 
 from assistant.audio.devices import DeviceInfo, import_sounddevice, open_stream, resolve_device
-from assistant.audio.resample import to_mono
+from assistant.core.resample import to_mono
 
 
 def stream_time(stream, fallback: float) -> float:

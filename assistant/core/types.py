@@ -29,7 +29,7 @@ class AudioChunk:
         return len(self.samples) / float(self.sample_rate) if self.sample_rate else 0.0
 
     def resampled(self, rate: int) -> "AudioChunk":
-        from assistant.audio.resample import resample
+        from assistant.core.resample import resample
 
         if rate == self.sample_rate:
             return self
