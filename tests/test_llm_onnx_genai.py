@@ -94,8 +94,30 @@ def test_next_turn_prefills_only_the_new_tokens_and_replies_as_without_cache(con
             assert llm.prefills[-1] == len(ids) - common_prefix(held, ids)
             assert llm.last_reused >= len(prompt_ids(llm, conversation(turns[:-1], turns[-1][0])))
         assert text == fresh(converted, msgs), f"turn {i + 1}: the cached reply differs"
+        assert len(llm.slots["s"].tokens) == llm.slots["s"].generator.token_count()
         turns.append((q, text))
     assert len(llm.prefills) == len(QUESTIONS)  # one generator for the whole conversation: no full re-prefill
+
+
+def test_a_reply_ended_by_the_end_token_is_reused(converted, tmp_path):
+    import json
+    import shutil
+
+    probe = make(converted, max_new_tokens=3)
+    first = conversation([], QUESTIONS[0])
+    reply(probe, first, "s")
+    ids = prompt_ids(probe, first)
+    end = probe.slots["s"].tokens[len(ids) + 1]  # the model's second token: make it the end token
+    model = shutil.copytree(converted, tmp_path / "m")
+    config = json.loads((model / "genai_config.json").read_text())
+    config["model"]["eos_token_id"] = end
+    (model / "genai_config.json").write_text(json.dumps(config))
+    llm = make(model)
+    text = reply(llm, first, "s")
+    assert llm.finish_reason == "stop"
+    msgs = conversation([(QUESTIONS[0], text)], QUESTIONS[1])
+    reply(llm, msgs, "s")
+    assert llm.last_reused >= len(ids)  # the generator the end token stopped went on from its cache
 
 
 def test_barge_in_rewinds_to_what_was_heard(converted):
