@@ -156,6 +156,18 @@ def test_least_recently_used_session_is_dropped(converted):
     assert set(llm.slots) == {"b", "c"}
 
 
+def test_warm_up_and_dropped_generators_are_rewound_for_new_conversations(converted):
+    llm = make(converted, warmup=True, sessions=1)
+    spare = llm._spare  # the warm-up's generator (made before the recorder was in place)
+    assert spare is not None
+    msgs = conversation([], QUESTIONS[2])
+    assert reply(llm, msgs, "a") == fresh(converted, msgs)
+    assert llm.slots["a"].generator is spare and llm.last_prefill == len(prompt_ids(llm, msgs))
+    assert reply(llm, conversation([], QUESTIONS[3]), "b") == fresh(converted, conversation([], QUESTIONS[3]))
+    assert llm.slots["b"].generator is spare  # "a" was dropped: "b" took its generator, rewound
+    assert llm.prefills == []  # no generator was made for either
+
+
 def test_history_trimmed_at_the_front_is_prefilled_again(converted):
     llm = make(converted)
     t1, t2 = (QUESTIONS[0], "Gut, danke."), (QUESTIONS[1], "Sunny and warm.")
