@@ -104,7 +104,11 @@ def realistic_config(log: Path, llm: str, gguf: Path | None) -> tuple[dict, list
     shipped = cfg["llm"]
     cfg["llm"] = {"backend": llm, "max_new_tokens": shipped.get("max_new_tokens", 120),
                   "temperature": shipped.get("temperature", 0.7), "warmup": True}
-    if gguf is not None:
+    hf = starter / "smollm2-135m-instruct-hf"
+    if llm == "onnxruntime-genai" and gguf is not None and gguf.name.startswith("SmolLM2") and hf.is_dir():
+        cfg["llm"]["model"] = str(hf)  # the same weights in transformers layout: no GGUF step to convert
+        used.append(str(hf))
+    elif gguf is not None:
         cfg["llm"].update(model=str(gguf.parent), gguf_file=gguf.name)
         used.append(str(gguf))
     joe = starter / "piper" / "en_US-joe-medium.onnx"
