@@ -3,6 +3,15 @@
 
     python3 scripts/bench_llm_engines.py [--models smollm2,0.5b] [--engines transformers,ctranslate2]
                                          [--tokens 48] [--repeat 3] [--threads N] [--json out.json]
+    python3 scripts/bench_llm_engines.py --exchanges 8 [--models smollm2,gguf:FILE]
+                                         [--engines ctranslate2,onnxruntime-genai] [--max-turns 8]
+
+--exchanges N: one conversation of N exchanges through the engine's own history (the user's
+questions, the model's own greedy replies of up to --tokens tokens kept as history, at most
+--max-turns past turns), the same questions for every engine; first-token time at each exchange,
+and the ratio of the last to the first (the KV cache target: within 1.25). onnxruntime-genai
+keeps the conversation's KV cache (it reports how many prompt tokens it prefilled); the others
+prefill the whole prompt every turn. gguf:FILE: any GGUF chat model (e.g. the 0.5B starter).
 
 smollm2: the starter pack's SmolLM2-135M-Instruct GGUF (real weights; transformers dequantises it
 to float32, CTranslate2 converts it once to int8). 0.5b: a random-weight model with
@@ -39,7 +48,19 @@ def _timed_push(self, token_id):  # type: ignore[no-untyped-def]
 tf_backend._IncrementalDecoder.push = _timed_push
 
 
+QUESTIONS = ["What is the capital of France?", "How far is it from Berlin?",
+             "What should I see there in one day?", "Is the food expensive?", "What is a good dish to try?",
+             "How do I say thank you in French?", "What is the weather like in spring?",
+             "Can you recommend a museum for children?", "How do I get from the airport to the centre?",
+             "Is it safe to walk at night?", "What time do shops close?", "Thank you, that is all."]
+
+
 def model_args(name: str) -> dict[str, str]:
+    if name.startswith("gguf:"):
+        f = Path(name[5:]).expanduser()
+        if not f.is_file():
+            raise SystemExit(f"no GGUF file at {f}")
+        return {"model": str(f.parent), "gguf_file": f.name}
     if name == "smollm2":
         d = starter_dir() / "smollm2-135m-instruct"
         gguf = next(d.glob("*.gguf"), None) if d.is_dir() else None
@@ -50,6 +71,13 @@ def model_args(name: str) -> dict[str, str]:
 
 
 def make(engine: str, args: dict[str, str], tokens: int):  # type: ignore[no-untyped-def]
+    if engine == "onnxruntime-genai":
+        from assistant.llm.onnx_genai import OnnxGenAILLM
+
+        hf = starter_dir() / "smollm2-135m-instruct-hf"
+        if args.get("gguf_file", "").startswith("SmolLM2") and (hf / "config.json").is_file():
+            args = {"model": str(hf)}  # the same weights, already in transformers layout
+        return OnnxGenAILLM(**args, temperature=0.0, max_new_tokens=tokens)
     if engine == "ctranslate2":
         from assistant.llm.ctranslate2 import CTranslate2LLM
 
@@ -83,6 +111,31 @@ def one(llm) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
     return TOKEN_TIMES[0] - t0, rate, n
 
 
+def conversation(llm, exchanges: int, max_turns: int) -> list[dict]:  # type: ignore[no-untyped-def]
+    """First-token time of each exchange of one growing conversation (through History, as the engine)."""
+    from assistant.llm.history import Conversation, History
+
+    history = History(Conversation(max_turns=max_turns))
+    rows = []
+    for i in range(exchanges):
+        q = QUESTIONS[i % len(QUESTIONS)]
+        msgs = history.messages(q, None, llm.count_tokens)
+        TOKEN_TIMES.clear()
+        t0 = time.perf_counter()
+        stream = llm.stream(msgs, session="bench") if getattr(llm, "keeps_sessions", False) else llm.stream(msgs)
+        reply = "".join(stream)
+        n = len(TOKEN_TIMES)
+        row = {"exchange": i + 1, "ttft_ms": round((TOKEN_TIMES[0] - t0) * 1000) if n else None,
+               "tokens_per_s": round((n - 1) / (TOKEN_TIMES[-1] - TOKEN_TIMES[0]), 1) if n > 1 else None,
+               "tokens": n}
+        if hasattr(llm, "last_prefill"):
+            row["prefilled"], row["reused"] = llm.last_prefill, llm.last_reused
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        history.add(q, reply.strip())
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="smollm2,0.5b")
@@ -90,6 +143,8 @@ def main() -> int:
     ap.add_argument("--tokens", type=int, default=48)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="threads per engine (0: the default budget)")
+    ap.add_argument("--exchanges", type=int, default=0, help="time one conversation of this many exchanges")
+    ap.add_argument("--max-turns", type=int, default=8, help="past turns kept in the --exchanges conversation")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args()
     from assistant.core import threads
@@ -104,6 +159,22 @@ def main() -> int:
             t0 = time.perf_counter()
             llm.load()
             load_s = time.perf_counter() - t0
+            if a.exchanges:
+                import os
+
+                load_before = os.getloadavg()[0]
+                one(llm)  # warm-up (another conversation)
+                conv = conversation(llm, a.exchanges, a.max_turns)
+                first, last = conv[0]["ttft_ms"], conv[-1]["ttft_ms"]
+                row = {"model": model, "engine": engine, "threads": threads.budget().llm, "exchanges": a.exchanges,
+                       "ttft_first_ms": first, "ttft_last_ms": last,
+                       "last_over_first": round(last / first, 2) if first else None,
+                       "tokens_per_s": statistics.median(r["tokens_per_s"] for r in conv if r["tokens_per_s"]),
+                       "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)], "per_exchange": conv}
+                rows.append(row)
+                print(json.dumps({k: v for k, v in row.items() if k != "per_exchange"}), flush=True)
+                del llm
+                continue
             one(llm)  # warm-up
             runs = [one(llm) for _ in range(a.repeat)]
             row = {"model": model, "engine": engine, "threads": threads.budget().llm, "load_s": round(load_s, 2),

@@ -1,8 +1,17 @@
 #!/usr/bin/env python3
 """Voice-to-voice latency as the user hears it: last speech sample → first reply sound at the speaker.
 
-    python3 scripts/bench_speaker.py [--turns 20] [--quick] [--voice espeak|piper]
+    python3 scripts/bench_speaker.py [--turns 20] [--english] [--quick] [--voice espeak|piper]
+                                     [--llm ctranslate2|onnxruntime-genai] [--llm-gguf FILE]
                                      [--set audio.end_of_turn=smart-turn ...] [--json out.json]
+
+Default (the realistic run): configs/cpu.yaml as a user runs it (language detected among
+en/de/es/fr/pt, the reply-language check on, its reply length, temperature and history limits),
+with the starter pack's models in place of the hub ones (Whisper base, SmolLM2 or --llm-gguf,
+Piper joe for English, espeak-ng for the other languages), questions cycling through FLEURS
+clips in five languages in one conversation, so the history grows over all --turns.
+--english: the earlier, easiest run kept for continuity (English clips, language fixed, reply
+check off, 48 greedy tokens, no history limit change).
 
 A private PulseAudio server (tests/pulse.py) stands in for the sound card. Recorded questions
 (jfk + FLEURS English, trimmed to their speech plus 100 ms) are played in real time into a
@@ -49,10 +58,21 @@ THRESHOLD = 10 ** (-40 / 20)  # -40 dBFS: "non-silent"
 AGREE_MS = 50.0
 
 
-def clips(quick: bool) -> list[Path]:
-    names = [f"fleurs/fleurs-en-00{i}.ogg" for i in (3, 4, 7, 0, 1, 2, 5, 6, 8, 9)] + ["jfk.flac"]
-    found = [SHARED / n for n in names if (SHARED / n).is_file()]
-    return found[:2] if quick else found  # quick: the two shortest, single-clause questions
+LANGUAGES = ("en", "de", "es", "fr", "pt")
+
+
+def clips(quick: bool, english: bool = True) -> list[Path]:
+    if english or quick:
+        names = [f"fleurs/fleurs-en-00{i}.ogg" for i in (3, 4, 7, 0, 1, 2, 5, 6, 8, 9)] + ["jfk.flac"]
+        found = [SHARED / n for n in names if (SHARED / n).is_file()]
+        return found[:2] if quick else found  # quick: the two shortest, single-clause questions
+    # one clip of each language in turn, so every language follows every other in the history
+    return [SHARED / "fleurs" / f"fleurs-{lang}-00{i}.ogg" for i in range(10) for lang in LANGUAGES
+            if (SHARED / "fleurs" / f"fleurs-{lang}-00{i}.ogg").is_file()]
+
+
+def language_of(path: Path) -> str:
+    return path.name.split("-")[1] if path.name.startswith("fleurs-") else "en"
 
 
 def speech_only(path: Path) -> np.ndarray:
@@ -67,9 +87,55 @@ def speech_only(path: Path) -> np.ndarray:
     return y
 
 
-def write_config(path: Path, log: Path, overrides: list[str], voice: str = "espeak") -> list[str]:
-    """The chat config (YAML) and the starter models it uses (``voice``: espeak, or piper with
-    the starter pack's en_US-joe-medium, warmed at start-up)."""
+def realistic_config(log: Path, llm: str, gguf: Path | None) -> tuple[dict, list[str]]:
+    """configs/cpu.yaml with the starter pack's models where it names hub models."""
+    import yaml
+
+    starter = starter_dir()
+    cfg = yaml.safe_load((ROOT / "configs" / "cpu.yaml").read_text())
+    used = []
+    whisper = starter / "whisper-base-ct2"
+    if (whisper / "model.bin").is_file():
+        cfg["stt"]["model"] = str(whisper)
+        used.append(str(whisper))
+    if gguf is None:
+        smol = starter / "smollm2-135m-instruct"
+        gguf = next(smol.glob("*.gguf"), None) if smol.is_dir() else None
+    shipped = cfg["llm"]
+    cfg["llm"] = {"backend": llm, "max_new_tokens": shipped.get("max_new_tokens", 120),
+                  "temperature": shipped.get("temperature", 0.7), "warmup": True}
+    hf = starter / "smollm2-135m-instruct-hf"
+    if llm == "onnxruntime-genai" and gguf is not None and gguf.name.startswith("SmolLM2") and hf.is_dir():
+        cfg["llm"]["model"] = str(hf)  # the same weights in transformers layout: no GGUF step to convert
+        used.append(str(hf))
+    elif gguf is not None:
+        cfg["llm"].update(model=str(gguf.parent), gguf_file=gguf.name)
+        used.append(str(gguf))
+    joe = starter / "piper" / "en_US-joe-medium.onnx"
+    # Piper for English (the starter voice), espeak-ng for the rest: no other Piper voice installs
+    # offline (cpu.yaml's download on first use)
+    cfg["tts"] = {"voices": {"en": {"backend": "piper", "model": str(joe), "warmup": True}} if joe.is_file()
+                  else {"en": {"backend": "espeak"}}, "fallback": {"backend": "espeak"}}
+    if joe.is_file():
+        used.append(str(joe))
+    cfg.setdefault("language", {}).update(languages=list(LANGUAGES))
+    cfg["log"] = {"path": str(log)}
+    cfg.setdefault("audio", {}).update(cues=False, barge_in=False)
+    cfg["commands"] = {"still_thinking_s": 0}  # the reminder would be the first sound of a slow turn
+    return cfg, used
+
+
+def write_config(path: Path, log: Path, overrides: list[str], voice: str = "espeak", english: bool = True,
+                 llm: str = "ctranslate2", gguf: Path | None = None) -> list[str]:
+    """The chat config (YAML) and the starter models it uses. english: the fixed-language run
+    (``voice``: espeak, or piper with the starter pack's en_US-joe-medium, warmed at start-up);
+    else the realistic one (``realistic_config``)."""
+    if not english:
+        import yaml
+
+        cfg, used = realistic_config(log, llm, gguf)
+        path.write_text(yaml.safe_dump(cfg))
+        return used
     starter = starter_dir()
     used = []
     cfg: dict = {"stt": {"backend": "faster-whisper", "model": "base", "beam_size": None, "warmup": True,
@@ -131,8 +197,9 @@ def _wait_idle(chat: subprocess.Popen, log: Path, out: Path, n_before: int, dead
         time.sleep(0.1)
 
 
-def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0, voice: str = "espeak") -> dict:
-    questions = clips(quick)
+def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0, voice: str = "espeak",
+        english: bool = True, llm: str = "ctranslate2", gguf: Path | None = None) -> dict:
+    questions = clips(quick, english)
     if not questions:
         return {"skipped": f"no recorded questions under {SHARED}"}
     tmp = Path(tempfile.mkdtemp(prefix="bench-speaker-"))
@@ -146,7 +213,7 @@ def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0, v
         env.pactl("load-module", "module-combine-sink", "sink_name=vboth", f"slaves={MIC_SINK},{SPEAKER}",
                   f"rate={RATE}", "channels=1", "adjust_time=0")
         log, cfg = tmp / "turns.jsonl", tmp / "chat.yaml"
-        models = write_config(cfg, log, overrides, voice)
+        models = write_config(cfg, log, overrides, voice, english, llm, gguf)
         cmd = [sys.executable, "-m", "assistant", "chat", "--config", str(cfg), "--no-greeting"]
         for o in overrides:
             cmd += ["--set", o]
@@ -154,7 +221,7 @@ def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0, v
         penv.update(PULSE_SINK=SPEAKER, PULSE_SOURCE="vmic", PYTHONUNBUFFERED="1")
         out_path = tmp / "chat.out"
         chat = subprocess.Popen(cmd, cwd=ROOT, env=penv, stdout=out_path.open("w"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout * max(1, turns / 20)
         while "listening on" not in out_path.read_text(errors="replace"):
             if chat.poll() is not None or time.monotonic() > deadline:
                 return {"error": "assistant chat did not start", "output": out_path.read_text()[-2000:]}
@@ -164,9 +231,11 @@ def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0, v
         t_rec = time.monotonic()
         # (seconds into the recording when pacat started, samples, turn-log lines before it, clip)
         played: list[tuple[float, int, int, np.ndarray]] = []
+        languages: list[str] = []
         env.mic_sink = "vboth"
         for i in range(turns):
             q = speech_only(questions[i % len(questions)])
+            languages.append(language_of(questions[i % len(questions)]))
             n_before = _lines(log)
             played.append((time.monotonic() - t_rec, len(q), n_before, q))
             env.play_into_mic(q).wait()
@@ -182,13 +251,13 @@ def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0, v
                 chat.kill()
         env.stop()
     records = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
-    result = analyse(audio, played, records, models, overrides, quick)
+    result = analyse(audio, played, records, models, overrides, quick, languages)
     result["recording"] = str(tmp / "speaker.npy")
     return result
 
 
 def analyse(audio: np.ndarray, played: list[tuple[float, int, int, np.ndarray]], records: list[dict], models: list[str],
-            overrides: list[str], quick: bool) -> dict:
+            overrides: list[str], quick: bool, languages: list[str] | None = None) -> dict:
     from scipy.signal import correlate
 
     loud = np.abs(audio) > THRESHOLD
@@ -212,7 +281,8 @@ def analyse(audio: np.ndarray, played: list[tuple[float, int, int, np.ndarray]],
         group = records[first_record:played[i + 1][2] if i + 1 < len(played) else len(records)]
         rec = group[-1] if group else {}
         t = rec.get("timings_ms", {})
-        row = {"turn": i, "parts": len(group), "status": rec.get("status"),
+        row = {"turn": i, "language": languages[i] if languages else None, "parts": len(group),
+               "status": rec.get("status"), "heard_language": rec.get("language"),
                "user_text": " | ".join(str(g.get("transcript") or "") for g in group),
                "device_ms": round((reply - speech_end) / RATE * 1000, 1) if reply is not None else None,
                "log_first_audio_ms": round(t["first_audio"], 1) if "first_audio" in t else None,
@@ -232,6 +302,9 @@ def analyse(audio: np.ndarray, played: list[tuple[float, int, int, np.ndarray]],
         # tts_first_audio: synthesis of the first chunk (the turn log's own keys)
         "breakdown_ms": {k: _stats([r["timings_ms"][k] for r in whole if k in r["timings_ms"]])
                          for k in sorted({k for r in whole for k in r["timings_ms"]})},
+        "device_ms_by_language": {lang: _stats([r["device_ms"] for r in whole if r["device_ms"] is not None
+                                                and r["language"] == lang])
+                                  for lang in sorted({r["language"] for r in whole if r["language"]})},
         "agreement": {"limit_ms": AGREE_MS, "device_minus_log_ms": _stats(diffs),
                       "within_limit": bool(diffs) and all(abs(d) <= AGREE_MS for d in diffs)},
         "per_turn": per_turn,
@@ -246,10 +319,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--voice", choices=("espeak", "piper"), default="espeak",
                     help="the English voice: espeak-ng, or the starter pack's Piper joe-medium")
+    ap.add_argument("--english", action="store_true",
+                    help="the earlier fixed-language run: English clips, language fixed, reply check off, 48 tokens")
+    ap.add_argument("--llm", choices=("ctranslate2", "onnxruntime-genai"), default="ctranslate2",
+                    help="the LLM backend of the realistic run (onnxruntime-genai keeps the KV cache)")
+    ap.add_argument("--llm-gguf", type=Path, help="a GGUF chat model for the realistic run (default: starter SmolLM2)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
-    result = run(2 if a.quick else a.turns, a.quick, a.overrides, voice=a.voice)
-    result["voice"] = a.voice
+    if a.llm_gguf is not None and not a.llm_gguf.is_file():
+        print(f"error: --llm-gguf {a.llm_gguf}: no such file", file=sys.stderr)
+        return 2
+    english = a.english or a.quick
+    result = run(2 if a.quick else a.turns, a.quick, a.overrides, voice=a.voice, english=english,
+                 llm=a.llm, gguf=a.llm_gguf)
+    result["run"] = "english-fixed" if english else "realistic-multilingual"
+    result["voice"] = a.voice if english else "piper en + espeak"
+    result["llm"] = "ctranslate2" if english else a.llm
     result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     text = json.dumps(result, indent=1)
     if a.json:

@@ -46,3 +46,31 @@ def test_quick_mode_reports_latency_at_the_speaker_and_agrees_with_the_log():
     # device buffers: before it did, the median gap was ~200 ms); the 50 ms target is the
     # benchmark's to report (`agreement.within_limit`, docs/benchmarks.md "Latency at the speaker").
     assert abs(agreement["device_minus_log_ms"]["p50"]) < 150, agreement
+
+
+@pytest.mark.parametrize("llm", ["ctranslate2", "onnxruntime-genai"])
+def test_realistic_run_is_the_shipped_cpu_config_in_five_languages(tmp_path, llm):
+    """The default run: configs/cpu.yaml as shipped (language detected, reply check on, its reply
+    length and history), questions cycling through five languages; the config validates."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_speaker
+    import yaml
+
+    from assistant.config import load_config
+
+    shipped = load_config(ROOT / "configs" / "cpu.yaml")
+    path = tmp_path / "chat.yaml"
+    bench_speaker.write_config(path, tmp_path / "turns.jsonl", [], english=False, llm=llm)
+    config = load_config(path)
+    assert config.llm.backend == llm
+    assert config.stt.language in (None, "auto") and config.language.check_reply
+    assert config.llm.max_new_tokens == shipped.llm.max_new_tokens
+    assert config.conversation == shipped.conversation
+    assert set(config.language.languages) == {"en", "de", "es", "fr", "pt"}
+    assert yaml.safe_load(path.read_text())["log"]["path"].endswith("turns.jsonl")
+    questions = bench_speaker.clips(quick=False, english=False)
+    if questions:
+        first = [bench_speaker.language_of(q) for q in questions[:5]]
+        assert sorted(first) == ["de", "en", "es", "fr", "pt"]  # every language in every five turns
+    english = bench_speaker.clips(quick=False, english=True)
+    assert all(bench_speaker.language_of(q) == "en" for q in english)

@@ -72,7 +72,7 @@ def test_every_problem_is_reported_with_lines(tmp_path):
     assert len(problems) == 5, joined
     assert f"{p}:3: stt.beam_size" in joined
     assert f"{p}:4: stt.colour: unknown key" in joined
-    assert "unknown llm backend 'gpt' (valid: ctranslate2, openai, transformers)" in joined
+    assert "unknown llm backend 'gpt' (valid: ctranslate2, onnxruntime-genai, openai, transformers)" in joined
     assert f"{p}:8: language.min_probability" in joined
     assert f"{p}:9: bogus: unknown key" in joined
 

@@ -189,10 +189,11 @@ class Stages:
 
     # ------------------------------------------------------------------ think
 
-    def think(self, messages: list[Message]) -> Iterator[str]:
-        """Stream the reply's tokens (through the stream guard, when one is set)."""
+    def think(self, messages: list[Message], session: str | None = None) -> Iterator[str]:
+        """Stream the reply's tokens (through the stream guard, when one is set). ``session``
+        names the conversation, for backends that keep one KV cache per conversation."""
         self.load(("llm",))
-        stream = self._stream(messages)
+        stream = self._stream(messages, session)
         return self.stream_guard(stream) if self.stream_guard else stream
 
     def _guard_reply(self, stream: Iterator[str]) -> Iterator[str]:
@@ -200,10 +201,13 @@ class Stages:
 
         return guard_reply(stream, lambda: getattr(self.llm, "finish_reason", None) == "length")
 
-    def _stream(self, messages: list[Message]) -> Iterator[str]:
+    def _stream(self, messages: list[Message], session: str | None = None) -> Iterator[str]:
         try:
             with self.llm_lock:
-                yield from self.llm.stream(messages)
+                if session is not None and getattr(self.llm, "keeps_sessions", False):
+                    yield from self.llm.stream(messages, session=session)  # type: ignore[call-arg]
+                else:
+                    yield from self.llm.stream(messages)
         except AssistantError:
             raise
         except Exception as e:

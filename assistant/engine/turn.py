@@ -291,7 +291,7 @@ class TurnEngine:
                 parts, checked, retry = [], False, False
                 extra = self.stages.insist_instruction(insist, reply_language) if insist else None
                 messages = session.history.messages(text, reply_language, self.stages.llm.count_tokens, extra)
-                gen = self.stages.think(messages)
+                gen = self.stages.think(messages, session.id)
                 try:
                     for token in gen:
                         if cancel.is_set():
