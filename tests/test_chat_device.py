@@ -174,3 +174,43 @@ def test_no_sound_server_gives_one_clear_line(chat_config, tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 6, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.startswith("error:")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_chat_stops_within_a_second_during_a_turn_with_the_machine_busy(pulse, chat_config, tmp_path, sig):
+    """Ctrl-C / SIGTERM while the turn waits in a stage that can't be interrupted (here an LLM
+    server that never answers): the turn is logged as interrupted and the process ends within a
+    second of what a bare Python process needs for the same signal on the same busy machine."""
+    from tests.fault_server import FaultServer
+    from tests.test_stop_under_load import bare_python_stop, busy_cores
+
+    server = FaultServer("never", hold_s=60)
+    config = tmp_path / "chat.yaml"
+    config.write_text(chat_config.read_text().replace(
+        next(line for line in chat_config.read_text().splitlines() if line.startswith("llm:")),
+        f"llm: {{backend: openai, base_url: {server.url}, model: x, timeout_s: 60}}").replace(
+        str(chat_config.parent / "turns.jsonl"), str(tmp_path / "turns.jsonl")))
+    chat = Chat(config, pulse.subprocess_env())
+    try:
+        assert chat.ready.wait(120), "".join(chat.out)
+        pulse.play_into_mic(CLIP_A).wait(timeout=30)
+        end = time.monotonic() + 60
+        while not server.requests and time.monotonic() < end and chat.proc.poll() is None:
+            time.sleep(0.05)
+        assert server.requests, "".join(chat.out)
+        with busy_cores():
+            bare = bare_python_stop(sig)
+            t0 = time.monotonic()
+            chat.proc.send_signal(sig)
+            chat.proc.wait(timeout=30)
+            took = time.monotonic() - t0
+        print(f"chat stopped in {took:.2f} s; a bare Python process in {bare:.2f} s")
+        stderr = chat.proc.stderr.read() if chat.proc.stderr else ""
+        assert "Traceback" not in stderr, stderr
+        assert took < 1.0 + bare, f"stopped after {took:.2f} s (a bare process: {bare:.2f} s)"
+        records = [r for r in chat.records() if r["status"] != "no_speech"]
+        assert [r["status"] for r in records] == ["interrupted"]
+    finally:
+        if chat.proc.poll() is None:
+            chat.proc.kill()
+        server.close()

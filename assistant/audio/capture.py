@@ -190,7 +190,7 @@ class Microphone:
         if stream is not None:
             sd = import_sounddevice()
             try:
-                stream.stop()
+                stream.abort()  # not stop(): that waits for PortAudio's buffers to drain (Ctrl-C must be quick)
                 stream.close()
             except sd.PortAudioError:
                 pass  # closing a stream whose device vanished: nothing left to release

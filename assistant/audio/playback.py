@@ -89,7 +89,7 @@ class Speaker:
         if stream is not None:
             sd = import_sounddevice()
             try:
-                stream.stop()
+                stream.abort()  # not stop(): that waits for PortAudio's buffers to drain (Ctrl-C must be quick)
                 stream.close()
             except sd.PortAudioError:
                 pass

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import secrets as _random
+import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ class TurnLog:
     def __init__(self, path: str | Path | None, session: str | None = None) -> None:
         self.path = Path(path) if path else None
         self.session = session or new_session_id()
+        self._lock = threading.Lock()
+        self._written: set[str] = set()  # a turn stopped at shutdown may be logged by two threads: once
 
     def append(self, record: dict[str, Any]) -> None:
         if self.path is None:
@@ -38,6 +41,14 @@ class TurnLog:
         session = record.get("session") or self.session
         record = {"id": f"{session}-{number}", "session": session, "turn": number,
                   **{k: v for k, v in record.items() if k not in ("id", "session")}}
+        with self._lock:
+            if record["id"] in self._written:
+                return
+            self._written.add(record["id"])
+            self._write(record)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        assert self.path is not None
         line = redact(json.dumps(record, ensure_ascii=False, default=str))
         try:
             if self.path.parent and not self.path.parent.exists():

@@ -33,6 +33,7 @@ from assistant.engine import ReplySink, TurnPolicy
 from assistant.engine.stages import Heard, ms_since
 from assistant.engine.turn import Spoken as _Spoken  # noqa: F401  (what tests know it as)
 from assistant.modes.file import Assistant
+from assistant.core.errors import AssistantError
 from assistant.core.types import AudioChunk, Turn, Utterance
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,8 @@ class _ActiveTurn:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
+STOP_WAIT_S = 0.3  # at Ctrl-C, how long the turn thread may take to log its turn itself
+
 LIVE = TurnPolicy(stream=True, say_errors=True, raise_errors=False, feedback=True)
 
 
@@ -242,10 +245,25 @@ class ChatLoop:
                     self._on_event(event)
         finally:
             self.stop_event.set()
+            with self._active_lock:
+                active = self._active
             self._cancel_active("stopped")
             self._work.put(None)
-            worker.join(timeout=0.8)
+            worker.join(timeout=STOP_WAIT_S)
+            if worker.is_alive() and active is not None:
+                self._log_stopped(active.turn)
             self.captions.close()
+
+    def _log_stopped(self, turn: Turn) -> None:
+        """Ctrl-C while a stage can't be interrupted (a Whisper decode, an LLM prefill): the turn
+        is logged as interrupted from here, so the process can end now instead of after the stage
+        (the turn log writes each id once, whichever thread comes first)."""
+        turn.status, turn.interrupted = "interrupted", True
+        turn.notice = turn.notice or "stopped while a stage was still working"
+        try:
+            self.engine.turn_log.append(turn.to_dict() | {"session": self.session.id})
+        except AssistantError as e:
+            self.captions.notice(str(e))
 
     def stop(self) -> None:
         self.stop_event.set()
