@@ -33,7 +33,7 @@ from assistant.core.secrets import redact
 from assistant.language.names import is_code
 from assistant.language.policy import LanguageState
 from assistant.modes.file import Assistant
-from assistant.modes.server.realtime import RealtimeSession
+from assistant.modes.server.realtime import RealtimeSession, encodable
 from assistant.core.types import AudioChunk, Utterance
 
 OUTBOX_EVENTS = 4096  # events (and bytes) queued for a client that is slow to read; more: disconnected
@@ -237,7 +237,7 @@ def create_app(bot: Assistant, limits=None) -> FastAPI:
             raise HTTPException(400, "input is empty")
         if len(request.input) > 4096:
             raise HTTPException(400, "input is over 4096 characters")
-        if not _encodable(request.input):
+        if not encodable(request.input):
             raise HTTPException(400, "input holds a lone surrogate (\\ud800-\\udfff), which is not text")
         language = request.voice if request.voice and is_code(request.voice) else bot.config.language.default
         data = await asyncio.to_thread(_synthesize, bot, request.input, language, request.response_format,
@@ -323,14 +323,6 @@ def create_app(bot: Assistant, limits=None) -> FastAPI:
                     pass
 
     return app
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _transcribe(bot: Assistant, data: bytes, language: str | None, lock: threading.Lock, max_seconds: float):

@@ -339,7 +339,7 @@ class RealtimeSession:
         session = event.session
         if session.instructions is not None:
             prompt = session.instructions
-            if not _encodable(prompt):
+            if not encodable(prompt):
                 raise BadEvent("instructions hold a lone surrogate (\\ud800-\\udfff), which is not text",
                                "invalid_event")
             self.session.history.settings = self.session.history.settings.model_copy(update={"system_prompt": prompt})
@@ -441,7 +441,7 @@ class RealtimeSession:
         if not texts:
             raise BadEvent("the item has no input_text content", "invalid_event")
         text = " ".join(texts)
-        if not _encodable(text):
+        if not encodable(text):
             raise BadEvent("the text holds a lone surrogate (\\ud800-\\udfff), which is not text", "invalid_event")
         waiting = sum(len(t) + 1 for t in self.pending_text)
         if waiting + len(text) > self.limits.max_text_chars:
@@ -544,7 +544,8 @@ class RealtimeSession:
         self.worker.shutdown(wait=False, cancel_futures=True)
 
 
-def _encodable(text: str) -> bool:
+def encodable(text: str) -> bool:
+    """False for text holding a lone surrogate (valid JSON, not UTF-8): answered as a client error."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
