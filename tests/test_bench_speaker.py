@@ -66,7 +66,7 @@ def test_realistic_run_is_the_shipped_cpu_config_in_five_languages(tmp_path, llm
     assert config.stt.language in (None, "auto") and config.language.check_reply
     assert config.llm.max_new_tokens == shipped.llm.max_new_tokens
     assert config.conversation == shipped.conversation
-    assert set(config.language.languages) == {"en", "de", "es", "fr", "pt"}
+    assert config.language == shipped.language and config.stt == shipped.stt and config.tts == shipped.tts
     assert yaml.safe_load(path.read_text())["log"]["path"].endswith("turns.jsonl")
     questions = bench_speaker.clips(quick=False, english=False)
     if questions:
