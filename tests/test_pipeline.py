@@ -55,7 +55,7 @@ def test_noise_without_speech_never_reaches_stt(tmp_path):
 
     stt = FakeSTT()
     bot, _ = make(tmp_path, stt)
-    bot._vad = make_vad("silero")  # the real detector: hiss is loud enough, but it is not speech
+    bot.stages.vad = make_vad("silero")  # the real detector: hiss is loud enough, but it is not speech
     hiss = (np.random.default_rng(0).standard_normal(48000) * 0.05).astype(np.float32)
     turn = bot.respond(AudioChunk(hiss, 16000))
     assert turn.status == "no_speech" and "voice detector" in turn.notice and stt.calls == []

@@ -96,17 +96,6 @@ def import_sounddevice():
     return sd
 
 
-def rescan() -> None:
-    """Make PortAudio enumerate devices again (it does so only when it initialises).
-    This closes every open stream, so only call it while no stream is open."""
-    sd = import_sounddevice()
-    try:
-        sd._terminate()
-        sd._initialize()
-    except sd.PortAudioError as e:
-        raise AudioDeviceError(f"PortAudio could not be re-initialised: {e}") from None
-
-
 def list_devices() -> list[DeviceInfo]:
     """Every input and output device PortAudio knows, plus PulseAudio's sinks and sources."""
     sd = import_sounddevice()

@@ -148,10 +148,6 @@ class EnergyVAD:
         self._steady = max(2, round(steady_s / frame_s))
         self.last_level_db = -120.0
 
-    @property
-    def floor_db(self) -> float | None:
-        return min(self._history) if self._history else None
-
     def level_db(self, frame: np.ndarray) -> float:
         x = _check_frame(frame)
         spectrum = np.fft.rfft(x * self._window)[self._band]

@@ -4,10 +4,11 @@
 - :mod:`.phrases`: what people say, per language; :mod:`.replies`: what the assistant says back;
 - :mod:`.session`: ``SessionState.apply(command) -> Effect``, the per-conversation effects
   (speaking rate, volume, patient mode, paused, history) and how the engine applies them;
+- :mod:`.language`: "speak German", "antworte auf Spanisch": the reply-language commands;
 - :mod:`.settings`: the ``commands:`` config section.
 
-The names are re-exported lazily, so the config can import ``settings`` without pulling in the
-matcher (which imports the config through ``assistant.audio.guard``).
+The names are re-exported lazily, so the config can import ``settings`` without loading the
+matcher and its phrase tables.
 """
 
 from __future__ import annotations

@@ -109,15 +109,6 @@ class Message:
 
 
 @dataclass(frozen=True)
-class ReplyChunk:
-    """A piece of the assistant's reply text (a token, or a whole sentence)."""
-
-    text: str
-    turn_id: int = 0
-    final: bool = False
-
-
-@dataclass(frozen=True)
 class LanguageDecision:
     """Which language a turn uses, and why (see assistant/language/policy.py)."""
 

@@ -62,14 +62,6 @@ class Assistant:
     history = property(lambda self: self.session.history)
     language = property(lambda self: self.session.language)
 
-    @property
-    def _vad(self):
-        return self.stages.vad
-
-    @_vad.setter
-    def _vad(self, vad) -> None:
-        self.stages.vad = vad
-
     def respond(self, audio: str | Path | AudioChunk, output: str | Path | None = None,
                 on_text: Callable[[str], None] | None = None, source: str | None = None,
                 timings: dict[str, float] | None = None) -> Turn:

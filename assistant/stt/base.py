@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from assistant.core.types import AudioChunk, Transcript
+from assistant.core.types import AudioChunk, Segment, Transcript
 
 
 class STT(Protocol):
@@ -26,3 +26,15 @@ class STT(Protocol):
     ) -> Transcript:
         """Transcribe (or translate, per options). ``language=None`` detects it."""
         ...
+
+
+def weighted_logprob(segments: tuple[Segment, ...]) -> float | None:
+    """Mean of the segments' avg log-probabilities, weighted by their duration (every Whisper
+    backend reports a transcript's log-probability this way)."""
+    scored = [s for s in segments if s.avg_logprob is not None]
+    if not scored:
+        return None
+    weights = [max(s.end - s.start, 0.0) for s in scored]
+    if sum(weights) <= 0:
+        return sum(s.avg_logprob for s in scored) / len(scored)
+    return sum(w * s.avg_logprob for w, s in zip(weights, scored)) / sum(weights)

@@ -23,7 +23,8 @@ from assistant.core.errors import MissingDependencyError, ModelNotFoundError, St
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.core import hub
 from assistant.core.options import Device
-from assistant.stt.whisper import SAMPLE_RATE, _weighted_logprob
+from assistant.stt.base import weighted_logprob
+from assistant.stt.whisper import SAMPLE_RATE
 from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail,
                                            short_window_first)
 from assistant.core.threads import budget
@@ -435,7 +436,7 @@ class FasterWhisperSTT:
         no_speech = float(probe.first.no_speech_prob) if probe.first is not None else 1.0
         return Transcript(
             text="".join(s.text for s in raw).strip(), language=language, language_probability=probability,
-            no_speech_probability=no_speech, avg_logprob=_weighted_logprob(segments), segments=segments,
+            no_speech_probability=no_speech, avg_logprob=weighted_logprob(segments), segments=segments,
             language_probabilities=top, task=task, duration=audio.duration)
 
     def run(self, samples: Any, *, language: str, initial_prompt: str | None = None,

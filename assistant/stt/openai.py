@@ -31,7 +31,7 @@ from assistant.core.errors import StageError
 from assistant.language.names import WHISPER_LANGUAGES, code_of
 from assistant.core.options import BackendOptions
 from assistant.core.remote import api_key, http_error, translate_errors, validate_base_url
-from assistant.stt.whisper import _weighted_logprob
+from assistant.stt.base import weighted_logprob
 from assistant.stt.whisper_options import WhisperDecodingOptions, begin_transcription, check_language_code
 from assistant.core.types import AudioChunk, Segment, Transcript
 
@@ -216,7 +216,7 @@ class OpenAISTT:
             no_speech = 0.0 if text.strip() else 1.0
         return Transcript(
             text=text.strip(), language=language or detected or "", language_probability=None,
-            no_speech_probability=no_speech, avg_logprob=_weighted_logprob(spoken), segments=spoken,
+            no_speech_probability=no_speech, avg_logprob=weighted_logprob(spoken), segments=spoken,
             task=task, duration=float(body.get("duration") or duration))
 
 

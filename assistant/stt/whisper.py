@@ -20,6 +20,7 @@ from assistant.core.options import Device, resolve_device
 from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail,
                                            short_window_first)
 from assistant.core.types import AudioChunk, Segment, Transcript
+from assistant.stt.base import weighted_logprob
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +246,7 @@ class WhisperSTT:
         no_speech = float(probe.first.no_speech_prob) if probe.first is not None else 1.0
         return Transcript(
             text=text.strip(), language=language, language_probability=probability,
-            no_speech_probability=no_speech, avg_logprob=_weighted_logprob(segments),
+            no_speech_probability=no_speech, avg_logprob=weighted_logprob(segments),
             segments=segments, language_probabilities=top, task=task, duration=audio.duration)
 
     def _run(self, audio: AudioChunk, language: str, prompt: str | None,
@@ -325,13 +326,3 @@ def allow_short_windows(model: Any) -> None:
 
     encoder.forward = types.MethodType(forward, encoder)
 
-
-def _weighted_logprob(segments: tuple[Segment, ...]) -> float | None:
-    """Mean of the segments' avg log-probabilities, weighted by their duration."""
-    scored = [s for s in segments if s.avg_logprob is not None]
-    if not scored:
-        return None
-    weights = [max(s.end - s.start, 0.0) for s in scored]
-    if sum(weights) <= 0:
-        return sum(s.avg_logprob for s in scored) / len(scored)
-    return sum(w * s.avg_logprob for w, s in zip(weights, scored)) / sum(weights)
