@@ -3,6 +3,12 @@
 ``(kind, name) -> "module:Class"``. Modules are imported only when a backend is used (and its
 options class when a config names it), so ``assistant --help`` stays fast and optional packages
 are needed only by the backends that use them.
+
+Each backend also owns its model knowledge: the ``target`` module may define ``model_entry(options,
+stage)`` and ``fetch(entry, options)`` (the protocol is described in
+:mod:`assistant.core.model_entry`); ``assistant models list`` / ``pull``, ``doctor`` and the starter
+fallback ask the backend through :meth:`Backend.model_entry` and :meth:`Backend.fetch`. A new
+backend is one module and one row below.
 """
 
 from __future__ import annotations
@@ -43,6 +49,25 @@ class Backend:
     def create(self, options: Any) -> Any:
         self.check_requirements()
         return self.load_class(self.target)(options)
+
+    def _module_function(self, name: str) -> Any:
+        """``name`` from the ``target`` module (imported now; backend modules import their model
+        libraries only when a model is loaded), or None when the module does not define it."""
+        return getattr(importlib.import_module(self.target.partition(":")[0]), name, None)
+
+    def model_entry(self, options: Any, stage: str) -> Any:
+        """The model ``options`` need (a ``ModelEntry``): the backend module's ``model_entry``, else
+        the generic entry (a ``model`` that is a path is checked)."""
+        from assistant.core.model_entry import generic_entry
+
+        return (self._module_function("model_entry") or generic_entry)(options, stage)
+
+    def fetch(self, entry: Any, options: Any) -> str:
+        """Download ``entry`` with the backend module's ``fetch``; returns where it is."""
+        fetch = self._module_function("fetch")
+        if fetch is None:
+            raise ValueError(f"no download for backend {self.name}")
+        return fetch(entry, options)
 
 
 _B = Backend

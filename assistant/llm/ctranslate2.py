@@ -24,6 +24,7 @@ from assistant.core.errors import AssistantError, MissingDependencyError, ModelN
 from assistant.llm.transformers import TransformersLLM, TransformersOptions, _IncrementalDecoder
 from assistant.core.options import BackendOptions, Device, resolve_device
 from assistant.core.hub import models_root
+from assistant.core.model_entry import ModelEntry
 from assistant.core.types import Message
 
 CONVERTED_INFO = "assistant-ct2.json"  # written last: a directory without it is incomplete
@@ -285,3 +286,21 @@ class CTranslate2LLM:
             raise StageError("llm", f"generation failed: {type(e).__name__}: {e}") from e
         finally:
             steps.close()  # stops CTranslate2's decoding (barge-in closes us mid-reply)
+
+
+# ----------------------------------------------------------------------------- the model (assistant models)
+
+def model_entry(o: CTranslate2LLMOptions, stage: str) -> ModelEntry:
+    """The same checkpoints as transformers (a hub id or a local directory), converted at load."""
+    from dataclasses import replace
+
+    from assistant.llm import transformers
+
+    return replace(transformers.model_entry(o, stage), backend="ctranslate2")
+
+
+def fetch(e: ModelEntry, options: CTranslate2LLMOptions) -> str:
+    """The transformers checkpoint (converted at load)."""
+    from assistant.llm import transformers
+
+    return transformers.fetch(e, options)

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 
 from assistant.core.errors import LLMConnectionError
 from assistant.core.options import BackendOptions
+from assistant.core.model_entry import ModelEntry, remote_entry
 from assistant.core.remote import api_key, redact, server_message, validate_base_url
 from assistant.core.types import Message
 
@@ -259,3 +260,10 @@ class OpenAILLM:
                                      f"{response.text[:120]!r}") from None
         if content:
             yield content
+
+
+# ----------------------------------------------------------------------------- the model (assistant models)
+
+def model_entry(o: OpenAIOptions, stage: str) -> ModelEntry:
+    """Served by another program: nothing here to check or fetch."""
+    return remote_entry(o, stage)

@@ -16,6 +16,7 @@ from typing import Any, Iterator, Literal, Sequence
 from pydantic import Field
 
 from assistant.core.errors import ModelNotFoundError, StageError
+from assistant.core.model_entry import ModelEntry, entry, hf_snapshot
 from assistant.core import registry
 from assistant.core import hub
 from assistant.core.options import BackendOptions, Device, resolve_device
@@ -311,3 +312,29 @@ class TransformersLLM:
             # GeneratorExit (close() on barge-in) is not an Exception, so it passes straight through.
             hint = "try a smaller model, dtype: float16, or device: cpu" if "out of memory" in str(e) else None
             raise StageError("llm", f"generation failed: {type(e).__name__}: {e}", hint) from e
+
+
+# ----------------------------------------------------------------------------- the model (assistant models)
+
+def model_entry(o: TransformersOptions, stage: str) -> ModelEntry:
+    """A hub id: its snapshot in the Hugging Face cache; else a local directory or file."""
+    local = Path(o.model).expanduser()
+    if local.exists() or hub.looks_like_path(o.model):
+        ok = local.is_file() or (local / "config.json").is_file()
+        return entry(stage, "transformers", o.model, local, ok, True, None)
+    snap = hf_snapshot(o.model, o.cache_dir, ("config.json",))
+    return entry(stage, "transformers", o.model, snap or Path(f"hf:{o.model}"), snap is not None, False,
+                 hub.hf_endpoint())
+
+
+def fetch(e: ModelEntry, options: TransformersOptions) -> str:
+    """The repository's snapshot, without the formats transformers does not load (and without the
+    ``.bin`` copies when there are safetensors)."""
+    from huggingface_hub import HfApi, snapshot_download
+
+    ignore = ["*.onnx", "onnx/*", "*.gguf", "*.h5", "*.msgpack", "*.ot", "*.tflite", "openvino/*"]
+    files = HfApi().list_repo_files(e.name, revision=options.revision)
+    if any(f.endswith(".safetensors") for f in files):  # transformers prefers them: skip the copies
+        ignore += ["*.bin", "*.pth", "*.pt"]
+    return snapshot_download(e.name, revision=options.revision, cache_dir=options.cache_dir,
+                             ignore_patterns=ignore)

@@ -23,6 +23,7 @@ from assistant.core.errors import MissingDependencyError, ModelNotFoundError, St
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.core import hub
 from assistant.core.options import Device
+from assistant.core.model_entry import ModelEntry, entry, hf_snapshot
 from assistant.stt.base import weighted_logprob
 from assistant.stt.whisper import SAMPLE_RATE
 from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail,
@@ -507,3 +508,21 @@ class FasterWhisperSTT:
             raise StageError("stt", f"faster-whisper failed on {len(samples) / SAMPLE_RATE:.1f} s of audio: "
                                     f"{type(e).__name__}: {e}") from e
 
+
+# ----------------------------------------------------------------------------- the model (assistant models)
+
+def model_entry(o: FasterWhisperOptions, stage: str) -> ModelEntry:
+    """A model name or hub id: its snapshot in the Hugging Face cache; else a CTranslate2 directory."""
+    local = Path(o.model).expanduser()
+    if local.is_dir() or (o.model not in MODEL_REPOS and hub.looks_like_path(o.model)):
+        return entry(stage, "faster-whisper", o.model, local, (local / "model.bin").is_file(), True, None)
+    repo = MODEL_REPOS.get(o.model, o.model)
+    snap = hf_snapshot(repo, o.download_root, ("model.bin", "config.json"))
+    return entry(stage, "faster-whisper", o.model, snap or Path(f"hf:{repo}"), snap is not None, False,
+                 hub.hf_endpoint())
+
+
+def fetch(e: ModelEntry, options: FasterWhisperOptions) -> str:
+    from faster_whisper.utils import download_model
+
+    return download_model(e.name, cache_dir=options.download_root)

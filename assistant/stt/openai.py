@@ -30,6 +30,7 @@ from pydantic import Field, field_validator
 from assistant.core.errors import StageError
 from assistant.language.names import WHISPER_LANGUAGES, code_of
 from assistant.core.options import BackendOptions
+from assistant.core.model_entry import ModelEntry, remote_entry
 from assistant.core.remote import api_key, http_error, translate_errors, validate_base_url
 from assistant.stt.base import weighted_logprob
 from assistant.stt.whisper_options import WhisperDecodingOptions, begin_transcription, check_language_code
@@ -232,3 +233,10 @@ def _segment(s: dict[str, Any]) -> Segment:
 
 def _fingerprint(audio: AudioChunk) -> bytes:
     return hashlib.blake2b(audio.samples.tobytes(), digest_size=16).digest()
+
+
+# ----------------------------------------------------------------------------- the model (assistant models)
+
+def model_entry(o: OpenAISTTOptions, stage: str) -> ModelEntry:
+    """Served by another program: nothing here to check or fetch."""
+    return remote_entry(o, stage)

@@ -17,6 +17,7 @@ from assistant.core.errors import ModelNotFoundError, StageError
 from assistant.language.names import WHISPER_LANGUAGES
 from assistant.core import hub
 from assistant.core.options import Device, resolve_device
+from assistant.core.model_entry import ModelEntry, entry
 from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail,
                                            short_window_first)
 from assistant.core.types import AudioChunk, Segment, Transcript
@@ -326,3 +327,28 @@ def allow_short_windows(model: Any) -> None:
 
     encoder.forward = types.MethodType(forward, encoder)
 
+
+# ----------------------------------------------------------------------------- the model (assistant models)
+
+# whisper's cache file names (from whisper._MODELS' URLs, without importing whisper)
+_WHISPER_FILES = {"large": "large-v3", "turbo": "large-v3-turbo"}
+
+
+def model_entry(o: WhisperOptions, stage: str) -> ModelEntry:
+    """A model name: ``<download_root or ~/.cache/whisper>/<file>.pt`` from Whisper's host; else a path."""
+    if o.model not in MODEL_NAMES:
+        path = Path(o.model).expanduser()
+        return entry(stage, "whisper", o.model, path, path.is_file(), True, None)
+    root = Path(o.download_root).expanduser() if o.download_root else \
+        Path(os.getenv("XDG_CACHE_HOME", Path.home() / ".cache")) / "whisper"
+    path = root / f"{_WHISPER_FILES.get(o.model, o.model)}.pt"
+    return entry(stage, "whisper", o.model, path, path.is_file(), False, hub.WHISPER_HOST)
+
+
+def fetch(e: ModelEntry, options: WhisperOptions) -> str:
+    import whisper
+
+    url = whisper._MODELS[e.name]
+    root = str(Path(e.location).parent)
+    whisper._download(url, root, False)  # whisper's own download: progress bar, sha256 check
+    return e.location

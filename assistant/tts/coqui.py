@@ -19,6 +19,7 @@ from pydantic import Field
 from assistant.core.errors import (AssistantError, ConfigError, MissingDependencyError, ModelNotFoundError,
                               NoVoiceError, StageError)
 from assistant.core.options import BackendOptions, Device, resolve_device
+from assistant.core.model_entry import ModelEntry, entry
 from assistant.core.types import AudioChunk
 
 log = logging.getLogger(__name__)
@@ -291,3 +292,41 @@ def _unreachable(url: str) -> str | None:
 
     why = hub.unreachable_reason(url, timeout=PROBE_TIMEOUT_S)
     return f"{why}; offline?" if why else None
+
+
+# ----------------------------------------------------------------------------- the model (assistant models)
+
+def coqui_cache() -> Path:
+    """Coqui's model cache, as its ``get_user_data_dir("tts")`` computes it on Linux/macOS."""
+    import os
+
+    if os.environ.get("TTS_HOME"):
+        return Path(os.environ["TTS_HOME"]).expanduser() / "tts"
+    if os.environ.get("XDG_DATA_HOME"):
+        return Path(os.environ["XDG_DATA_HOME"]).expanduser() / "tts"
+    if os.uname().sysname == "Darwin":
+        return Path.home() / "Library" / "Application Support" / "tts"
+    return Path.home() / ".local" / "share" / "tts"
+
+
+def model_entry(o: CoquiOptions, stage: str) -> ModelEntry:
+    """A Coqui model name (``tts_models/<language>/<dataset>/<model>``): Coqui's cache; else a path."""
+    from assistant.core import hub
+
+    path = Path(o.model).expanduser()
+    parts = o.model.split("/")
+    if path.exists() or not (len(parts) == 4 and parts[0] == "tts_models"):
+        return entry(stage, "coqui", o.model, path, path.exists(), True, None)
+    cached = coqui_cache() / o.model.replace("/", "--")
+    present = cached.is_dir() and any(cached.iterdir())
+    return entry(stage, "coqui", o.model, cached, present, False, hub.COQUI_HOST)
+
+
+def fetch(e: ModelEntry, options: CoquiOptions) -> str:
+    from assistant.tts.torchaudio_compat import import_tts
+
+    import_tts()
+    from TTS.utils.manage import ModelManager
+
+    path, _config, _item = ModelManager(progress_bar=True).download_model(e.name)
+    return str(path)

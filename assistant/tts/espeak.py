@@ -16,6 +16,7 @@ from pydantic import Field
 
 from assistant.core.errors import ConfigError, MissingDependencyError, NoVoiceError, StageError
 from assistant.core.options import BackendOptions
+from assistant.core.model_entry import ModelEntry
 from assistant.core.types import AudioChunk
 
 INSTALL_HINT = "install it: apt-get install espeak-ng (Debian/Ubuntu), brew install espeak-ng (macOS)"
@@ -157,3 +158,12 @@ class EspeakTTS:
             message = done.stderr.decode("utf-8", "replace").strip() or f"exit status {done.returncode}"
             raise StageError("tts", f"espeak-ng could not {what}: {message}")
         return done.stdout
+
+
+# ----------------------------------------------------------------------------- the model (assistant models)
+
+def model_entry(o: EspeakOptions, stage: str) -> ModelEntry:
+    """The espeak-ng program (its voices come with it): present when it is on the PATH."""
+    program = shutil.which("espeak-ng") or shutil.which("espeak")
+    return ModelEntry(stage, "espeak", getattr(o, "voice", None) or "espeak-ng",
+                      program or "espeak-ng (not installed)", program is not None, True, None)

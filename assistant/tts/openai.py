@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 
 from assistant.core.errors import AudioFileError, StageError
 from assistant.core.options import BackendOptions
+from assistant.core.model_entry import ModelEntry, remote_entry
 from assistant.core.remote import api_key, http_error, translate_errors, validate_base_url
 from assistant.core.types import AudioChunk
 
@@ -255,3 +256,10 @@ class WavStream(PcmStream):
         if not self._in_data and self._header:  # nothing at all is reported as "no audio"
             raise StageError("tts", f"the TTS server at {url} sent an incomplete WAV header "
                                     f"({len(self._header)} bytes, no data chunk)")
+
+
+# ----------------------------------------------------------------------------- the model (assistant models)
+
+def model_entry(o: OpenAITTSOptions, stage: str) -> ModelEntry:
+    """Served by another program: nothing here to check or fetch."""
+    return remote_entry(o, stage)

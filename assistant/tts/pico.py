@@ -37,6 +37,7 @@ from pydantic import Field
 
 from assistant.core.errors import MissingDependencyError, NoVoiceError, StageError
 from assistant.core.options import BackendOptions
+from assistant.core.model_entry import ModelEntry
 from assistant.core.types import AudioChunk
 
 SAMPLE_RATE = 16000
@@ -163,3 +164,15 @@ class PicoTTS:
             samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
             if samples.size:
                 yield AudioChunk(samples, SAMPLE_RATE)
+
+
+# ----------------------------------------------------------------------------- the model (assistant models)
+
+def model_entry(o: PicoOptions, stage: str) -> ModelEntry:
+    """Pico's voices are inside the py-nanotts package: present when it is installed."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("py_nanotts")
+    where = str(Path(spec.origin).parent / "lang") if spec and spec.origin else "py-nanotts (not installed)"
+    return ModelEntry(stage, "pico", getattr(o, "voice", None) or "pico", where, spec is not None, True, None)

@@ -55,6 +55,7 @@ from assistant.core.errors import (AssistantError, ConfigError, MissingDependenc
                               StageError)
 from assistant.core.hub import starter_dir
 from assistant.core.options import BackendOptions, Device
+from assistant.core.model_entry import ModelEntry, entry
 from assistant.core.types import AudioChunk
 
 log = logging.getLogger(__name__)
@@ -507,3 +508,20 @@ def default_voice(language: str) -> dict[str, str] | None:
     if name and is_present(name) and shutil.which("espeak-ng"):
         return {"backend": "piper", "model": name}
     return None
+
+
+# ----------------------------------------------------------------------------- the model (assistant models)
+
+def model_entry(o: PiperOptions, stage: str) -> ModelEntry:
+    """A voice name: the starter pack or the HF cache (fetched from rhasspy/piper-voices); else a path."""
+    from assistant.core import hub
+
+    found = find_local(o.model)
+    if not is_voice_name(o.model):
+        return entry(stage, "piper", o.model, found or Path(o.model).expanduser(), found is not None, True, None)
+    where = found or Path(f"hf:{REPO_ID}/{repo_path(o.model)}")
+    return entry(stage, "piper", o.model, where, found is not None, False, hub.hf_endpoint())
+
+
+def fetch(e: ModelEntry, options: PiperOptions) -> str:
+    return str(_download(e.name))
