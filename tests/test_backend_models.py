@@ -139,3 +139,43 @@ def test_each_shipped_backend_answers_for_its_own_models():
         opts = registry.get(kind, "openai").options_class().model_validate({"backend": "openai"})
         e = entry_for(opts, kind if kind != "tts" else "tts:en")
         assert e.remote and e.status == "remote" and e.location.startswith("http")
+
+
+def test_the_shipped_fetches_call_their_librarys_own_downloader(monkeypatch, tmp_path):
+    """``models pull``'s dispatch reaches each shipped backend's ``fetch``, which hands the model to
+    the library's downloader (replaced here: no hub is reached)."""
+    import faster_whisper.utils
+    import huggingface_hub
+    import whisper
+
+    from assistant.models.inventory import entry_for, fetch
+    from assistant.tts import piper
+
+    calls: list[tuple] = []
+    monkeypatch.setattr(whisper, "_download", lambda url, root, in_memory: calls.append(("whisper", url, root)))
+    monkeypatch.setattr(faster_whisper.utils, "download_model",
+                        lambda name, cache_dir=None: calls.append(("faster-whisper", name, cache_dir)) or "fw")
+    monkeypatch.setattr(huggingface_hub.HfApi, "list_repo_files", lambda self, repo, revision=None: ["a.safetensors"])
+    monkeypatch.setattr(huggingface_hub, "snapshot_download",
+                        lambda repo, revision=None, cache_dir=None, ignore_patterns=(): calls.append(
+                            ("hf", repo, cache_dir, "*.bin" in ignore_patterns)) or "snap")
+    monkeypatch.setattr(piper, "_download", lambda name: calls.append(("piper", name)) or tmp_path / "v.onnx")
+
+    def pulled(kind: str, stage: str, spec: dict) -> str:
+        opts = registry.get(kind, spec["backend"]).options_class().model_validate(spec)
+        e = entry_for(opts, stage)
+        assert not e.present and not e.local and e.hub_url
+        return fetch(e, opts)
+
+    root = tmp_path / "whisper"
+    assert pulled("stt", "stt", {"backend": "whisper", "model": "small", "download_root": str(root)}) == \
+        str(root / "small.pt")
+    assert calls.pop() == ("whisper", whisper._MODELS["small"], str(root))
+    assert pulled("stt", "stt", {"backend": "faster-whisper", "model": "tiny", "download_root": str(tmp_path)}) == "fw"
+    assert calls.pop() == ("faster-whisper", "tiny", str(tmp_path))
+    for backend in ("transformers", "ctranslate2"):
+        spec = {"backend": backend, "model": "nobody/no-such-model", "cache_dir": str(tmp_path)}
+        assert pulled("llm", "llm", spec) == "snap"
+        assert calls.pop() == ("hf", "nobody/no-such-model", str(tmp_path), True)
+    assert pulled("tts", "tts:de", {"backend": "piper", "model": "de_DE-nobody-medium"}) == str(tmp_path / "v.onnx")
+    assert calls.pop() == ("piper", "de_DE-nobody-medium")
