@@ -179,7 +179,8 @@ def test_a_failed_utterance_window_is_decoded_again_on_the_full_window():
         time.sleep(0.05)  # the retries' time is measured against the first decode's
         calls.append((len(samples), frames, overrides.get("temperature"), overrides.get("max_new_tokens")))
         ratio, logprob = (3.0, -0.2) if frames is not None and looping else results.pop(0)
-        seg = SimpleNamespace(start=0.0, compression_ratio=ratio, avg_logprob=logprob, no_speech_prob=0.0)
+        seg = SimpleNamespace(start=0.0, text=" words", compression_ratio=ratio, avg_logprob=logprob,
+                              no_speech_prob=0.0)
         return [seg], SimpleNamespace(sequences=[[1] * 10], encoded=None)
 
     stt._decode = decode
@@ -270,3 +271,88 @@ def test_failure_ranks_decodes():
     assert failure([(2.6, -0.3, 0.01)], [20], o, 50) < failure([(3.6, -0.3, 0.01)], [20], o, 50)
     assert failure([(1.2, -1.5, 0.9)], [20], o, 50) == 0.0  # unsure because silent
     assert failure([(1.2, -0.3, 0.01)], [50], o, 50) == 1.0  # out of tokens
+
+
+def test_spoken_drops_the_tail_and_punctuation_after_the_last_word():
+    from types import SimpleNamespace as S
+
+    from assistant.stt.whisper_options import spoken
+
+    def seg(start, text):
+        return S(start=start, text=text)
+
+    def run(segments, duration=6.7):
+        return [s.text for s in spoken(segments, lambda s: s.text, lambda s: s.start, duration)]
+
+    words, dots = seg(0.0, " l'accident a eu lieu"), seg(6.42, " ...")  # FLEURS fr-000
+    assert run([words, seg(5.18, " un incendie."), dots]) == [" l'accident a eu lieu", " un incendie."]
+    assert run([words, seg(3.0, " ..."), seg(5.18, " 110.")]) == [" l'accident a eu lieu", " ...", " 110."]
+    assert run([words, seg(6.6, " y")]) == [" l'accident a eu lieu"]  # in the quiet tail
+    assert run([seg(0.0, " - !"), seg(2.0, "…")]) == []
+    assert run([]) == []
+
+
+def test_punctuation_after_the_words_fails_no_check_and_starts_no_retry():
+    """A first decode whose only doubtful segment is "..." after the words (log-probability -1.6)
+    is kept: no second decode of the same sentence."""
+    from types import SimpleNamespace
+
+    from assistant.stt.faster_whisper import FasterWhisperOptions, FasterWhisperSTT
+
+    for trailing, decodes in ((" ...", 1), (" un", 2)):
+        stt = FasterWhisperSTT(FasterWhisperOptions(retry_budget=5, retry_max_s=1000))
+        calls = []
+
+        def decode(samples, frames, language, prompt, encoded, overrides, trailing=trailing, calls=calls):
+            time.sleep(0.02)
+            calls.append(frames)
+            segments = [SimpleNamespace(start=0.0, text=" l'accident", compression_ratio=1.1, avg_logprob=-0.4,
+                                        no_speech_prob=0.38)]
+            if len(calls) == 1:  # the doubtful last segment, in the first decode only
+                segments.append(SimpleNamespace(start=4.2, text=trailing, compression_ratio=0.3,
+                                                avg_logprob=-1.64, no_speech_prob=0.54))
+            return segments, SimpleNamespace(sequences=[[1] * 10], encoded=None)
+
+        stt._decode = decode
+        stt.run(np.zeros(5 * 16000, np.float32), language="fr")
+        assert len(calls) == decodes, (trailing, calls)
+
+
+def test_real_french_sentence_is_decoded_once_and_its_log_mel_computed_once(monkeypatch):
+    """FLEURS fr-000 with the starter Whisper base as a live turn runs it (detect, then transcribe in
+    the detected language): Whisper writes "..." into the margin after the sentence; that no
+    longer decodes the sentence a second time, the log-mel detection computed is reused, and the
+    words are the same as with both done twice."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from bench_speaker import speech_only  # the clip trimmed to its speech, as the live endpointer cuts it
+
+    from assistant.core.types import AudioChunk
+    from assistant.stt.faster_whisper import FasterWhisperOptions, FasterWhisperSTT
+
+    path = starter_model("whisper-base-ct2")
+    audio = AudioChunk(speech_only(shared_audio("fleurs") / "fleurs-fr-000.ogg"), 16000)
+    stt = FasterWhisperSTT(FasterWhisperOptions(model=str(path), device="cpu", compute_type="int8",
+                                                beam_size=None))
+    stt.load()
+    decodes, mels = [], []
+    real_decode, extractor = stt._decode, stt._model.feature_extractor
+
+    class CountingExtractor:
+        def __getattr__(self, name):
+            return getattr(extractor, name)
+
+        def __call__(self, *args, **kwargs):
+            mels.append(1)
+            return extractor(*args, **kwargs)
+
+    monkeypatch.setattr(stt, "_decode", lambda *a, **k: (decodes.append(a[1]), real_decode(*a, **k))[1])
+    monkeypatch.setattr(stt._model, "feature_extractor", CountingExtractor())
+    assert next(iter(stt.detect_language(audio))) == "fr"
+    transcript = stt.transcribe(audio, language="fr")
+    assert len(decodes) == 1 and len(mels) == 1, (decodes, mels)
+    assert "..." not in transcript.text
+    reference = (shared_audio("fleurs") / "fleurs-fr-000.txt").read_text()
+    assert word_errors(reference, transcript.text).wer <= 0.25, transcript.text

@@ -18,8 +18,8 @@ from assistant.language.names import WHISPER_LANGUAGES
 from assistant.core import hub
 from assistant.core.options import Device, resolve_device
 from assistant.core.model_entry import ModelEntry, entry
-from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames, in_tail,
-                                           short_window_first)
+from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames,
+                                           short_window_first, spoken)
 from assistant.core.types import AudioChunk, Segment, Transcript
 from assistant.stt.base import weighted_logprob
 
@@ -235,7 +235,7 @@ class WhisperSTT:
             language, probability = used, top.get(used)
         text = result["text"]
         if encoder_frames(self.options, len(audio.samples)) is not None:
-            kept = [s for s in result["segments"] if not in_tail(float(s["start"]), audio.duration)]
+            kept = spoken(result["segments"], _text, _start, audio.duration)
             if len(kept) < len(result["segments"]):
                 result["segments"], text = kept, "".join(s["text"] for s in kept)
         segments = tuple(
@@ -265,8 +265,9 @@ class WhisperSTT:
 
         def short(frames: int, budget: int, lang: str) -> tuple[Any, list, list[int]]:
             result, probe = self._transcribe(audio, lang, prompt_for(lang), frames, first, budget)
-            # (a segment in the quiet tail is dropped anyway: its doubts fail nothing)
-            kept = {"segments": [s for s in result["segments"] if not in_tail(float(s["start"]), audio.duration)]}
+            # (a segment in the quiet tail, or only punctuation at the end, is dropped anyway:
+            # its doubts fail nothing)
+            kept = {"segments": spoken(result["segments"], _text, _start, audio.duration)}
             return (result, probe), _checks(kept), [len(probe.first.tokens)] if probe.first is not None else []
 
         def full(lang: str, temperature: float, budget: int) -> tuple[Any, list, list[int]]:
@@ -293,6 +294,14 @@ class WhisperSTT:
             raise StageError("stt", f"whisper failed on {audio.duration:.1f} s of audio: "
                                     f"{type(e).__name__}: {e}") from e
         return result, probe
+
+
+def _text(segment: dict) -> str:
+    return segment["text"]
+
+
+def _start(segment: dict) -> float:
+    return float(segment["start"])
 
 
 def _checks(result: dict) -> list[tuple[float, float, float]]:

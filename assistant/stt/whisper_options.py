@@ -135,6 +135,20 @@ def in_tail(start: float, duration: float) -> bool:
     return start >= duration - TAIL_S
 
 
+def spoken(segments: Sequence[Any], text: Callable[[Any], str], start: Callable[[Any], float],
+           duration: float) -> list[Any]:
+    """The segments of an ``audio_ctx: utterance`` decode of ``duration`` s of audio that count
+    (``text``/``start``: a segment's text and start time): none starting in the quiet tail
+    (``in_tail``), and none after the last one that holds a word (a letter or a digit). Whisper
+    sometimes writes "..." into the silence after the question, unsure (FLEURS fr-000: avg
+    log-probability -1.6): that failed Whisper's checks and decoded the whole sentence again,
+    for the same words. Punctuation alone carries no word, so dropping it changes no word."""
+    kept = [s for s in segments if not in_tail(start(s), duration)]
+    while kept and not any(c.isalnum() for c in text(kept[-1])):
+        kept.pop()
+    return kept
+
+
 def utterance_token_budget(n_samples: int) -> int:
     """Tokens an utterance of ``n_samples`` (16 kHz) can need with ``audio_ctx: utterance``
     (fast speech, timestamps, a language of long tokens: 15 per second, plus 20): more is a loop."""
