@@ -89,6 +89,7 @@ class CombinedEndOfTurn:
         self.resume_ms = resume_ms
         self.pauses: collections.deque[float] = collections.deque(maxlen=max(1, memory))
         self.last_probability: float | None = None
+        self.pause_id = 0  # counts pauses, so a late transcript is not taken for a newer pause
         self.asks = 0  # how many times the model was asked (benchmarks and the endpointer read it)
         self._hint: str | None = None
         self._asked: set[float] = set()
@@ -96,6 +97,7 @@ class CombinedEndOfTurn:
     # -- what the endpointer tells it ---------------------------------------------------------
     def pause_started(self) -> None:
         """A new pause: forget the previous pause's probability and transcript."""
+        self.pause_id += 1
         self.last_probability = None
         self._hint = None
         self._asked = set()
@@ -109,9 +111,11 @@ class CombinedEndOfTurn:
         if gap_ms <= self.resume_ms:
             self.pauses.append(gap_ms)
 
-    def hint(self, text: str, language: str | None) -> None:
-        """The early transcript of the utterance up to this pause."""
-        self._hint = transcript_hint(text, language)
+    def hint(self, text: str, language: str | None, pause_id: int | None = None) -> None:
+        """The early transcript of the utterance up to this pause (``pause_id``: the pause it was
+        taken at; ignored when the speaker has paused again since). May come from another thread."""
+        if pause_id is None or pause_id == self.pause_id:
+            self._hint = transcript_hint(text, language)
 
     # -- the decision ---------------------------------------------------------------------------
     def habit_ms(self) -> float:
