@@ -10,7 +10,7 @@ on the stream's clock: the model's compute time is reported apart (``decision_ms
 
     python3 scripts/bench_end_of_turn.py                      # silence, smart-turn, combined; all 50 clips
     python3 scripts/bench_end_of_turn.py --half odd --json eot.json
-    python3 scripts/bench_end_of_turn.py --tune               # grid of combined settings on the even
+    python3 scripts/bench_end_of_turn.py --tune [--quick]     # grid of combined settings on the even
                                                               # clips (replayed VAD), best first
     python3 scripts/bench_end_of_turn.py --set combined_short_ms=400 --policies combined
 """
@@ -162,7 +162,7 @@ def settings_for(policy: str, extra: dict[str, Any]) -> AudioSettings:
     return AudioSettings(**(POLICIES[policy] | (extra if policy == "combined" else {})))
 
 
-def tune(half: str, tail: float, model: CachedModel) -> list[dict[str, Any]]:
+def tune(half: str, tail: float, model: CachedModel, quick: bool = False) -> list[dict[str, Any]]:
     sessions = {}
     for lang in LANGUAGES:
         stream, spans = session_stream(lang, half, tail)
@@ -170,8 +170,11 @@ def tune(half: str, tail: float, model: CachedModel) -> list[dict[str, Any]]:
         probs = [vad.speech_probability(stream[i:i + FRAME]) for i in range(0, len(stream) - FRAME + 1, FRAME)]
         sessions[lang] = (stream, spans, probs + [0.0])
     grid = {"combined_short_ms": [250, 300, 400], "combined_mid_ms": [400, 500, 600],
-            "combined_sure": [0.9, 0.97], "combined_habit_margin_ms": [100, 200, 300],
-            "max_silence_ms": [1000, 1600]}
+            "combined_sure": [0.9, 0.97], "combined_habit_margin_ms": [0, 100, 200, 300],
+            "combined_habit_quantile": [0.5, 0.75, 1.0], "max_silence_ms": [1000, 1600]}
+    if quick:  # the settings that mattered in the full grid
+        grid |= {"combined_short_ms": [300], "combined_sure": [0.9], "max_silence_ms": [1000],
+                 "combined_mid_ms": [400, 500]}
     results = []
     for values in itertools.product(*grid.values()):
         extra = dict(zip(grid, values))
@@ -199,6 +202,7 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="an audio setting for the combined policy, e.g. combined_short_ms=400")
     ap.add_argument("--tune", action="store_true", help="grid of combined settings (replayed VAD)")
+    ap.add_argument("--quick", action="store_true", help="with --tune: a smaller grid")
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args()
     if not FLEURS.is_dir():
@@ -206,7 +210,7 @@ def main() -> int:
         return 2
     model = CachedModel()
     if a.tune:
-        results = tune("even" if a.half == "all" else a.half, a.tail, model)
+        results = tune("even" if a.half == "all" else a.half, a.tail, model, a.quick)
         for r in results[:25]:
             print(json.dumps(r))
         if a.json:
@@ -218,7 +222,8 @@ def main() -> int:
         extra[k] = json.loads(v) if v[:1].isdigit() or v in ("true", "false") else v
     out: dict[str, Any] = {"half": a.half, "tail_s": a.tail, "combined": settings_for("combined", extra).model_dump(
         include={"smart_turn_silence_ms", "combined_short_ms", "combined_mid_ms", "max_silence_ms",
-                 "combined_sure", "smart_turn_threshold", "combined_habit_margin_ms", "combined_smart_turn"})}
+                 "combined_sure", "smart_turn_threshold", "combined_habit_margin_ms", "combined_habit_quantile",
+                 "combined_smart_turn"})}
     t0 = time.perf_counter()
     for policy in a.policies.split(","):
         per_lang, rows_all = {}, []

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from assistant.audio.endpointing import FRAME_S, Endpointer, make_endpointer
 from assistant.audio.settings import AudioSettings
 from assistant.audio.turn_end import CombinedEndOfTurn, transcript_hint
+from assistant.audio.vad import FRAME
 from assistant.core.types import Utterance
 from tests.test_endpointing import ScriptedVAD, indexed_frames, run, script
 
@@ -150,3 +151,44 @@ def test_settings_build_it_and_check_the_order() -> None:
     with pytest.raises(ValidationError, match="combined_short_ms <= combined_mid_ms"):
         AudioSettings(end_of_turn="combined", combined_short_ms=600, combined_mid_ms=500)
     AudioSettings(end_of_turn="silence", combined_short_ms=600, combined_mid_ms=500)  # not used: fine
+
+
+# -- the real model on real speech ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def combined_settings() -> AudioSettings:
+    from assistant.audio.smart_turn import model_path
+    from assistant.core.errors import ModelNotFoundError
+
+    try:
+        model_path()
+    except ModelNotFoundError as e:
+        pytest.skip(f"Smart Turn model not installed: {e}")
+    return AudioSettings(end_of_turn="combined", combined_short_ms=300, combined_mid_ms=500,
+                         combined_sure=0.9, max_silence_ms=1000)
+
+
+# Cases with a margin (measured): fleurs-en-006 and fleurs-es-000 have no pause of 200 ms inside
+# (the longest 128 ms); after the last word Smart Turn says 0.986-0.988 / 0.985-0.988 at 192, 320
+# and 512 ms of silence (sure is 0.9), for the same sentence cut mid-word at 60 % 0.021-0.122 /
+# 0.012-0.030 (likely is 0.5). Waits seen: 364 / 332 ms complete, 1100 / 1036 ms cut.
+@pytest.mark.parametrize("clip", ["fleurs-en-006", "fleurs-es-000"])
+def test_real_speech_sure_ends_before_plain_silence_cut_waits(combined_settings, clip) -> None:
+    from assistant.audio.io import load_audio
+    from tests.shared import shared_audio
+    from tests.test_smart_turn import _speech_span
+
+    audio = load_audio(shared_audio("fleurs", f"{clip}.ogg"), 16000).samples
+    start, end, flags = _speech_span(audio)
+    k = int(np.nonzero(flags)[0][int(flags.sum() * 0.6)])
+    while not flags[k - 3:k + 4].all():  # inside a word, 60 % of the way through
+        k += 1
+    waits = []
+    for speech in (audio[start:end], audio[start:k * FRAME]):
+        ep = make_endpointer(combined_settings)
+        x = np.concatenate([np.zeros(8000, np.float32), speech, np.zeros(40000, np.float32)])
+        (t,) = ends(run(ep, x))
+        waits.append(t - (8000 + len(speech)) / 16000)
+    print(f"{clip}: complete ends {waits[0] * 1000:.0f} ms after speech, cut {waits[1] * 1000:.0f} ms")
+    assert waits[0] < 0.45  # 300 ms + the VAD's tail: sooner than plain silence's 500 ms
+    assert waits[1] > 0.9  # unsure: waited for max_silence_ms

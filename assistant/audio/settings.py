@@ -46,8 +46,11 @@ class AudioSettings(BaseModel):
     combined_sure: float = Field(
         0.9, gt=0, lt=1, description="combined: Smart Turn probability above which combined_short_ms is enough.")
     combined_habit_margin_ms: int = Field(
-        150, ge=0, le=5000, description="combined: the wait is at least the longest pause the speaker "
-                                        "went on after (in their last 8) plus this.")
+        0, ge=0, le=5000, description="combined: the wait is at least the longest pause the speaker "
+                                      "went on after (in their last 8; see combined_habit_quantile) plus this.")
+    combined_habit_quantile: float = Field(
+        1.0, ge=0, le=1, description="combined: which of the speaker's pauses sets the least wait "
+                                     "(1: the longest of their last 8, 0.5: the median).")
     smart_turn_model: str | None = Field(
         None, description="smart-turn: path of the ONNX model; empty = the starter pack's "
                           "smart-turn/smart-turn-v3.2-cpu.onnx (or an installed pipecat-ai's).")

@@ -9,8 +9,8 @@ pause must last, given:
   below -> ``long_ms``.
 - **The speaker's own pauses** in this session: every pause they went on speaking after (inside an
   utterance, or right after a turn we ended, within ``resume_ms``: we cut them off) is remembered
-  (the last ``memory`` of them); the wait is at least the longest of them plus ``habit_margin_ms``
-  (never above ``long_ms``). A speaker who pauses long mid-sentence is waited for longer.
+  (the last ``memory`` of them); the wait is at least their ``habit_quantile`` (1: the longest)
+  plus ``habit_margin_ms`` (never above ``long_ms``). A speaker who pauses long mid-sentence is waited for longer.
 - **The early transcript's last words**, when the caller has one (``hint``): a sentence that ends
   in a conjunction, article or preposition of its language, or in a comma, waits ``long_ms``;
   one that ends in '.', '?' or '!' with Smart Turn at least ``likely`` may end at ``short_ms``.
@@ -76,8 +76,8 @@ class CombinedEndOfTurn:
 
     def __init__(self, probability: Callable[[np.ndarray], float] | None = None, *, ask_ms: float = 200,
                  short_ms: float = 300, mid_ms: float = 500, long_ms: float = 1200, sure: float = 0.9,
-                 likely: float = 0.5, habit_margin_ms: float = 150, memory: int = 8,
-                 resume_ms: float = 1500) -> None:
+                 likely: float = 0.5, habit_margin_ms: float = 0, habit_quantile: float = 1.0,
+                 memory: int = 8, resume_ms: float = 1500) -> None:
         if not 0 < ask_ms <= short_ms <= mid_ms <= long_ms:
             raise ValueError("need 0 < ask_ms <= short_ms <= mid_ms <= long_ms")
         if not 0 < likely <= sure < 1:
@@ -86,6 +86,7 @@ class CombinedEndOfTurn:
         self.ask_ms, self.short_ms, self.mid_ms, self.long_ms = ask_ms, short_ms, mid_ms, long_ms
         self.sure, self.likely = sure, likely
         self.habit_margin_ms = habit_margin_ms
+        self.habit_quantile = habit_quantile
         self.resume_ms = resume_ms
         self.pauses: collections.deque[float] = collections.deque(maxlen=max(1, memory))
         self.last_probability: float | None = None
@@ -103,12 +104,14 @@ class CombinedEndOfTurn:
         self._asked = set()
 
     def speech_resumed(self, pause_ms: float) -> None:
-        """The user went on after ``pause_ms`` of silence inside an utterance: a pause of theirs."""
-        self.pauses.append(pause_ms)
+        """The user went on after ``pause_ms`` of silence inside an utterance: a pause of theirs
+        (gaps between words, shorter than ``ask_ms``, say nothing of their habits)."""
+        if pause_ms >= self.ask_ms:
+            self.pauses.append(pause_ms)
 
     def resumed_after_end(self, gap_ms: float) -> None:
         """Speech began ``gap_ms`` after the speech of a turn we ended: if soon, we cut them off."""
-        if gap_ms <= self.resume_ms:
+        if self.ask_ms <= gap_ms <= self.resume_ms:
             self.pauses.append(gap_ms)
 
     def hint(self, text: str, language: str | None, pause_id: int | None = None) -> None:
@@ -120,7 +123,10 @@ class CombinedEndOfTurn:
     # -- the decision ---------------------------------------------------------------------------
     def habit_ms(self) -> float:
         """The least wait this speaker's own pauses call for (0 when none is known)."""
-        return min(self.long_ms, max(self.pauses) + self.habit_margin_ms) if self.pauses else 0.0
+        if not self.pauses:
+            return 0.0
+        typical = float(np.quantile(list(self.pauses), self.habit_quantile))
+        return min(self.long_ms, typical + self.habit_margin_ms)
 
     def required_ms(self) -> float:
         """How long the current pause must last to end the turn, with what is known now."""
