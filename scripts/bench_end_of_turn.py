@@ -171,9 +171,9 @@ def tune(half: str, tail: float, model: CachedModel, quick: bool = False) -> lis
         sessions[lang] = (stream, spans, probs + [0.0])
     grid = {"combined_short_ms": [250, 300, 400], "combined_mid_ms": [400, 500, 600],
             "combined_sure": [0.9, 0.97], "combined_habit_margin_ms": [0, 100, 200, 300],
-            "combined_habit_quantile": [0.5, 0.75, 1.0], "max_silence_ms": [1000, 1600]}
+            "combined_habit_quantile": [0.5, 0.75, 1.0], "combined_long_ms": [1000, 1600]}
     if quick:  # the settings that mattered in the full grid
-        grid |= {"combined_short_ms": [300], "combined_sure": [0.9], "max_silence_ms": [1000],
+        grid |= {"combined_short_ms": [300], "combined_sure": [0.9], "combined_long_ms": [1000],
                  "combined_mid_ms": [400, 500]}
     results = []
     for values in itertools.product(*grid.values()):
@@ -221,7 +221,7 @@ def main() -> int:
         k, _, v = kv.partition("=")
         extra[k] = json.loads(v) if v[:1].isdigit() or v in ("true", "false") else v
     out: dict[str, Any] = {"half": a.half, "tail_s": a.tail, "combined": settings_for("combined", extra).model_dump(
-        include={"smart_turn_silence_ms", "combined_short_ms", "combined_mid_ms", "max_silence_ms",
+        include={"smart_turn_silence_ms", "combined_short_ms", "combined_mid_ms", "combined_long_ms",
                  "combined_sure", "smart_turn_threshold", "combined_habit_margin_ms", "combined_habit_quantile",
                  "combined_smart_turn"})}
     t0 = time.perf_counter()

@@ -143,7 +143,7 @@ def test_patient_mode_overrides_the_decision() -> None:
 
 def test_settings_build_it_and_check_the_order() -> None:
     ep = make_endpointer(AudioSettings(vad="energy", end_of_turn="combined", combined_smart_turn=False,
-                                       combined_short_ms=300, combined_mid_ms=450, max_silence_ms=1000))
+                                       combined_short_ms=300, combined_mid_ms=450, combined_long_ms=1000))
     d = ep.end_of_turn
     assert isinstance(d, CombinedEndOfTurn) and d.probability is None
     assert (d.short_ms, d.mid_ms, d.long_ms) == (300, 450, 1000)
@@ -165,7 +165,7 @@ def combined_settings() -> AudioSettings:
     except ModelNotFoundError as e:
         pytest.skip(f"Smart Turn model not installed: {e}")
     return AudioSettings(end_of_turn="combined", combined_short_ms=300, combined_mid_ms=500,
-                         combined_sure=0.9, max_silence_ms=1000)
+                         combined_sure=0.9, combined_long_ms=1000)
 
 
 # Cases with a margin (measured): fleurs-en-006 and fleurs-es-000 have no pause of 200 ms inside
@@ -191,4 +191,4 @@ def test_real_speech_sure_ends_before_plain_silence_cut_waits(combined_settings,
         waits.append(t - (8000 + len(speech)) / 16000)
     print(f"{clip}: complete ends {waits[0] * 1000:.0f} ms after speech, cut {waits[1] * 1000:.0f} ms")
     assert waits[0] < 0.45  # 300 ms + the VAD's tail: sooner than plain silence's 500 ms
-    assert waits[1] > 0.9  # unsure: waited for max_silence_ms
+    assert waits[1] > 0.9  # unsure: waited for combined_long_ms

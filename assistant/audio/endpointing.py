@@ -287,11 +287,11 @@ def make_endpointer(audio: Any, vad: VAD | None = None, **extra: Any) -> Endpoin
 
             model = SmartTurn(audio.smart_turn_model, threads=budget().smart_turn).load().probability
         combined = CombinedEndOfTurn(model, ask_ms=audio.smart_turn_silence_ms, short_ms=audio.combined_short_ms,
-                                     mid_ms=audio.combined_mid_ms, long_ms=audio.max_silence_ms,
+                                     mid_ms=audio.combined_mid_ms, long_ms=audio.combined_long_ms,
                                      sure=audio.combined_sure, likely=audio.smart_turn_threshold,
                                      habit_margin_ms=audio.combined_habit_margin_ms,
                                      habit_quantile=audio.combined_habit_quantile)
-        min_silence_ms = audio.max_silence_ms + 100  # the decision ends it first; this is the backstop
+        min_silence_ms = audio.combined_long_ms + 100  # the decision ends it first; this is the backstop
     elif audio.end_of_turn == "smart-turn":
         from assistant.audio.smart_turn import SmartTurn
         from assistant.core.threads import budget

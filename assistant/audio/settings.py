@@ -42,7 +42,10 @@ class AudioSettings(BaseModel):
         500, ge=64, le=5000, description="combined: the pause that ends a turn Smart Turn finds likely "
                                          "finished (>= smart_turn_threshold), or without the model; "
                                          "below the threshold, or after a continuation word or a "
-                                         "comma in the early transcript, it waits max_silence_ms.")
+                                         "comma in the early transcript, it waits combined_long_ms.")
+    combined_long_ms: int = Field(
+        1000, ge=64, le=10000, description="combined: the pause that ends a turn Smart Turn finds "
+                                           "unfinished (also the most a speaker's habits can ask for).")
     combined_sure: float = Field(
         0.9, gt=0, lt=1, description="combined: Smart Turn probability above which combined_short_ms is enough.")
     combined_habit_margin_ms: int = Field(
@@ -81,8 +84,8 @@ class AudioSettings(BaseModel):
     @model_validator(mode="after")
     def _combined_order(self) -> "AudioSettings":
         if self.end_of_turn == "combined" and not (
-                self.smart_turn_silence_ms <= self.combined_short_ms <= self.combined_mid_ms <= self.max_silence_ms):
+                self.smart_turn_silence_ms <= self.combined_short_ms <= self.combined_mid_ms <= self.combined_long_ms):
             raise ValueError("end_of_turn: combined needs smart_turn_silence_ms <= combined_short_ms <= "
-                             f"combined_mid_ms <= max_silence_ms (got {self.smart_turn_silence_ms}, "
-                             f"{self.combined_short_ms}, {self.combined_mid_ms}, {self.max_silence_ms})")
+                             f"combined_mid_ms <= combined_long_ms (got {self.smart_turn_silence_ms}, "
+                             f"{self.combined_short_ms}, {self.combined_mid_ms}, {self.combined_long_ms})")
         return self
