@@ -74,8 +74,9 @@ def test_a_pause_the_speaker_went_on_after_raises_the_next_wait() -> None:
 
 
 def test_speech_soon_after_an_ended_turn_counts_as_a_pause_of_the_speaker() -> None:
-    # ended at 300 ms (sure), but the speaker goes on 400 ms after: next time it waits 550 ms
-    probs = script((0.0, 10), (0.9, 30), (0.0, 12), (0.9, 30), (0.0, 60))
+    # ended at 300 ms (sure), but the speaker goes on 384 ms after (softly at first: 0.4 keeps
+    # speech going, as inside an utterance): next time it waits 384 + 150 ms
+    probs = script((0.0, 10), (0.9, 30), (0.0, 12), (0.4, 3), (0.9, 27), (0.0, 60))
     ep, decision = endpointer(Model(0.99), probs, habit_margin_ms=150)
     t1, t2 = ends(run(ep, indexed_frames(len(probs))))
     assert t1 == pytest.approx((40 + frames(300)) * FRAME_S)

@@ -125,6 +125,7 @@ class Endpointer:
         self._silence_run = 0
         self._frame_captured: float | None = None  # capture time of the latest frame's end, if known
         self._end_frame = None
+        self._soft_run = 0
         self.vad.reset()
 
     @property
@@ -163,6 +164,9 @@ class Endpointer:
         index = self._frame_index
         self._frame_index += 1
         if not self._in_speech:
+            # frames in a row at least at the speech-keeping threshold: where speech resumed, by the
+            # measure a pause inside an utterance ends with (for the speaker's habits)
+            self._soft_run = self._soft_run + 1 if p >= self.neg_threshold else 0
             if p >= self.threshold:
                 self._candidate.append(frame)
                 if len(self._candidate) >= self.start_frames:
@@ -216,7 +220,8 @@ class Endpointer:
 
     def _start(self, onset: int, continuation: bool = False) -> SpeechStarted:
         if self.end_of_turn is not None and self._end_frame is not None and not continuation:
-            self.end_of_turn.resumed_after_end((onset - self._end_frame) * FRAME_S * 1000)
+            resumed = max(self._end_frame, self._frame_index - self._soft_run)
+            self.end_of_turn.resumed_after_end((resumed - self._end_frame) * FRAME_S * 1000)
         self._end_frame = None
         self._in_speech = True
         self._onset = onset
@@ -244,6 +249,7 @@ class Endpointer:
         self._speech_count = 0
         self._silence_run = 0
         self._end_frame = self._frame_index - silence_run
+        self._soft_run = 0
         self.vad.reset()  # Silero: a fresh recurrent state for the next utterance
         self._pre_roll.clear()
         if self.pre_roll_frames:
