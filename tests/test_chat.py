@@ -349,3 +349,23 @@ def test_early_stt_is_used_when_the_user_does_not_go_on_and_wasted_when_they_do(
     finish(loop, thread)
     second = loop.turns[1].timings_ms
     assert len(stt.calls) == 6 and "stt_early" not in second and "stt_wasted" in second
+
+
+def test_the_early_transcript_reaches_the_combined_end_of_turn_decision(tmp_path):
+    from assistant.audio.endpointing import Pause
+    from assistant.audio.turn_end import CombinedEndOfTurn
+
+    stt = FakeSTT(text="I would like to go to the")  # stops on an article: not finished
+    loop, source, sink, tts, thread = make_loop(tmp_path, stt=stt, overrides=["audio.cues=false",
+                                                                             "audio.early_stt=true"])
+    decision = loop.endpointer.end_of_turn = CombinedEndOfTurn(lambda audio: 0.99, long_ms=1200)
+    decision.pause_started()
+    decision.last_probability = 0.99  # Smart Turn was asked at this pause and is sure
+    assert decision.required_ms() == decision.short_ms
+    source.q.put(Pause(utterance(), time.monotonic()))
+    assert wait_for(lambda: decision.required_ms() == 1200)  # held, though Smart Turn would be sure
+    stale = decision.pause_id
+    decision.pause_started()  # the user paused again: a late transcript of the old pause is ignored
+    decision.hint("Where is it?", "en", pause_id=stale)
+    assert decision._hint is None
+    finish(loop, thread)

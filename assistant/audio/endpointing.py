@@ -17,6 +17,10 @@ VAD for each, and returns events:
 With a ``turn_detector`` (Smart Turn, see :mod:`assistant.audio.smart_turn`) a pause of
 ``detector_silence_ms`` asks it whether the words so far are a finished turn: yes ends the
 utterance there; no waits for ``min_silence_ms`` (then the long, patient silence) as without it.
+With an ``end_of_turn`` decision (:class:`~assistant.audio.turn_end.CombinedEndOfTurn`) it is asked
+at every frame of a pause whether the turn is over, and told the speaker's pauses (speech that went
+on after a pause, and speech that began soon after a turn it ended); ``min_silence_ms`` is then the
+latest end, and a longer one set by ``set_min_silence_ms`` (patient mode) overrides the decision.
 
 ``feed(block, captured_until)``: when the caller knows the monotonic time at which the block's
 last sample was captured (:attr:`Microphone.captured_until`), an utterance's ``ended_at`` is when
@@ -73,10 +77,11 @@ class Endpointer:
                  post_roll_ms: float = 200, start_frames: int = 2, neg_threshold: float | None = None,
                  clock: Callable[[], float] = time.monotonic, source: str = "microphone",
                  turn_detector: Callable[[np.ndarray], bool] | None = None,
-                 detector_silence_ms: float = 200, early: bool = False) -> None:
+                 detector_silence_ms: float = 200, early: bool = False, end_of_turn: Any = None) -> None:
         if max_utterance_s <= 0 or min_silence_ms <= 0:
             raise ValueError("max_utterance_s and min_silence_ms must be positive")
         self.turn_detector = turn_detector
+        self.end_of_turn = end_of_turn
         self.early = early
         self.detector_frames = max(1, round(detector_silence_ms / 1000 / FRAME_S))
         # what the detector said at the latest pause it was asked about: (stream offset, complete,
@@ -91,6 +96,8 @@ class Endpointer:
         self.pre_roll_frames = max(0, round(pre_roll_ms / 1000 / FRAME_S))
         self._post_roll_wanted = max(0, round(post_roll_ms / 1000 / FRAME_S))
         self.post_roll_frames = min(self._post_roll_wanted, self.min_silence_frames)
+        self._decision_frames = self.min_silence_frames  # beyond this (patient mode) no early decision
+        self._end_frame: int | None = None  # frame index where the speech of the last turn ended
         self.start_frames = max(1, start_frames)
         self.clock = clock
         self.source = source
@@ -117,6 +124,8 @@ class Endpointer:
         self._speech_count = 0
         self._silence_run = 0
         self._frame_captured: float | None = None  # capture time of the latest frame's end, if known
+        self._end_frame = None
+        self._soft_run = 0
         self.vad.reset()
 
     @property
@@ -155,6 +164,9 @@ class Endpointer:
         index = self._frame_index
         self._frame_index += 1
         if not self._in_speech:
+            # frames in a row at least at the speech-keeping threshold: where speech resumed, by the
+            # measure a pause inside an utterance ends with (for the speaker's habits)
+            self._soft_run = self._soft_run + 1 if p >= self.neg_threshold else 0
             if p >= self.threshold:
                 self._candidate.append(frame)
                 if len(self._candidate) >= self.start_frames:
@@ -168,12 +180,26 @@ class Endpointer:
             return []
         self._frames.append(frame)
         if p >= self.neg_threshold:
+            if self._silence_run and self.end_of_turn is not None:  # the speaker went on after a pause
+                self.end_of_turn.speech_resumed(self._silence_run * FRAME_S * 1000)
             self._speech_count += 1
             self._silence_run = 0
         else:
             self._silence_run += 1
             if self._silence_run >= self.min_silence_frames:
                 return self._finish(silence_run=self._silence_run)
+            if self.end_of_turn is not None and self.min_silence_frames <= self._decision_frames:
+                if self._silence_run == 1:
+                    self.end_of_turn.pause_started()
+                t0 = self.clock()
+                asks = self.end_of_turn.asks
+                done = self.end_of_turn.ended(self._silence_run * FRAME_S * 1000,
+                                              lambda: np.concatenate(self._frames))
+                lag = self.clock() - t0
+                if self.end_of_turn.asks != asks:  # the model was asked
+                    self.last_decision = (self.offset, done, lag)
+                if done:
+                    return self._finish(silence_run=self._silence_run, lag=lag)
             if self._silence_run == self.detector_frames and self.turn_detector is not None:
                 t0 = self.clock()
                 # the utterance so far, a little before its onset up to now (silence included),
@@ -193,6 +219,10 @@ class Endpointer:
         return []
 
     def _start(self, onset: int, continuation: bool = False) -> SpeechStarted:
+        if self.end_of_turn is not None and self._end_frame is not None and not continuation:
+            resumed = max(self._end_frame, self._frame_index - self._soft_run)
+            self.end_of_turn.resumed_after_end((resumed - self._end_frame) * FRAME_S * 1000)
+        self._end_frame = None
         self._in_speech = True
         self._onset = onset
         lead = list(self._pre_roll) if self.pre_roll_frames and not continuation else []
@@ -218,11 +248,14 @@ class Endpointer:
         self._frames = []
         self._speech_count = 0
         self._silence_run = 0
+        self._end_frame = self._frame_index - silence_run
+        self._soft_run = 0
         self.vad.reset()  # Silero: a fresh recurrent state for the next utterance
         self._pre_roll.clear()
         if self.pre_roll_frames:
             self._pre_roll.extend(trailing[-self.pre_roll_frames:])
         if speech_frames < self.min_speech_frames:
+            self._end_frame = None  # a cough is no turn the speaker could go on from
             return [SpeechDiscarded(offset=self._onset * FRAME_S, duration=speech_frames * FRAME_S, time=now)]
         audio = AudioChunk(np.concatenate(frames[:keep]), SAMPLE_RATE)
         # ended_at: when the speech ended at the microphone (detection is later by the silence run,
@@ -248,9 +281,24 @@ def make_endpointer(audio: Any, vad: VAD | None = None, **extra: Any) -> Endpoin
     """The endpointer the ``audio:`` settings describe (loads Smart Turn when it is chosen)."""
     from assistant.audio.vad import make_vad
 
-    detector = None
+    detector = combined = None
     min_silence_ms = audio.min_silence_ms
-    if audio.end_of_turn == "smart-turn":
+    if audio.end_of_turn == "combined":
+        from assistant.audio.turn_end import CombinedEndOfTurn
+
+        model = None
+        if audio.combined_smart_turn:
+            from assistant.audio.smart_turn import SmartTurn
+            from assistant.core.threads import budget
+
+            model = SmartTurn(audio.smart_turn_model, threads=budget().smart_turn).load().probability
+        combined = CombinedEndOfTurn(model, ask_ms=audio.smart_turn_silence_ms, short_ms=audio.combined_short_ms,
+                                     mid_ms=audio.combined_mid_ms, long_ms=audio.combined_long_ms,
+                                     sure=audio.combined_sure, likely=audio.smart_turn_threshold,
+                                     habit_margin_ms=audio.combined_habit_margin_ms,
+                                     habit_quantile=audio.combined_habit_quantile)
+        min_silence_ms = audio.combined_long_ms + 100  # the decision ends it first; this is the backstop
+    elif audio.end_of_turn == "smart-turn":
         from assistant.audio.smart_turn import SmartTurn
         from assistant.core.threads import budget
 
@@ -260,4 +308,4 @@ def make_endpointer(audio: Any, vad: VAD | None = None, **extra: Any) -> Endpoin
     return Endpointer(vad or make_vad(audio.vad), threshold=audio.vad_threshold, min_silence_ms=min_silence_ms,
                       min_speech_ms=audio.min_speech_ms, max_utterance_s=audio.max_utterance_s,
                       pre_roll_ms=audio.pre_roll_ms, turn_detector=detector,
-                      detector_silence_ms=audio.smart_turn_silence_ms, **extra)
+                      detector_silence_ms=audio.smart_turn_silence_ms, end_of_turn=combined, **extra)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class AudioSettings(BaseModel):
@@ -17,11 +17,13 @@ class AudioSettings(BaseModel):
     vad: Literal["silero", "energy"] = Field(
         "silero", description="Voice-activity detector: `silero` (neural, bundled model) or `energy` (no dependencies).")
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Speech probability that counts as speech.")
-    end_of_turn: Literal["silence", "smart-turn"] = Field(
+    end_of_turn: Literal["silence", "smart-turn", "combined"] = Field(
         "silence", description="How the end of the user's turn is decided: `silence` (a pause of "
-                               "min_silence_ms) or `smart-turn` (after a short pause the Smart Turn v3 "
+                               "min_silence_ms), `smart-turn` (after a short pause the Smart Turn v3 "
                                "model judges whether the words are finished: yes ends the turn at once, "
-                               "no waits up to max_silence_ms).")
+                               "no waits up to max_silence_ms) or `combined` (the pause needed is chosen "
+                               "from Smart Turn's probability, the speaker's own pauses in the session "
+                               "and the early transcript's last words when there is one: combined_* keys).")
     min_silence_ms: int = Field(500, ge=100, le=5000, description="Silence that ends an utterance (end_of_turn: silence).")
     smart_turn_silence_ms: int = Field(
         200, ge=64, le=2000, description="smart-turn: the pause after which the model is asked.")
@@ -30,6 +32,28 @@ class AudioSettings(BaseModel):
                                             "unfinished (raise it for slow or hesitant speakers).")
     smart_turn_threshold: float = Field(
         0.5, gt=0, lt=1, description="smart-turn: probability of 'finished' above which the turn ends early.")
+    combined_smart_turn: bool = Field(
+        True, description="combined: ask the Smart Turn model (false: silence and the speaker's pauses only).")
+    combined_short_ms: int = Field(
+        300, ge=64, le=5000, description="combined: the pause that ends a turn Smart Turn is sure of "
+                                         "(probability >= combined_sure, or >= smart_turn_threshold and "
+                                         "the early transcript ends a sentence).")
+    combined_mid_ms: int = Field(
+        500, ge=64, le=5000, description="combined: the pause that ends a turn Smart Turn finds likely "
+                                         "finished (>= smart_turn_threshold), or without the model; "
+                                         "below the threshold, or after a continuation word or a "
+                                         "comma in the early transcript, it waits combined_long_ms.")
+    combined_long_ms: int = Field(
+        1000, ge=64, le=10000, description="combined: the pause that ends a turn Smart Turn finds "
+                                           "unfinished (also the most a speaker's habits can ask for).")
+    combined_sure: float = Field(
+        0.9, gt=0, lt=1, description="combined: Smart Turn probability above which combined_short_ms is enough.")
+    combined_habit_margin_ms: int = Field(
+        0, ge=0, le=5000, description="combined: the wait is at least the longest pause the speaker "
+                                      "went on after (in their last 8; see combined_habit_quantile) plus this.")
+    combined_habit_quantile: float = Field(
+        1.0, ge=0, le=1, description="combined: which of the speaker's pauses sets the least wait "
+                                     "(1: the longest of their last 8, 0.5: the median).")
     smart_turn_model: str | None = Field(
         None, description="smart-turn: path of the ONNX model; empty = the starter pack's "
                           "smart-turn/smart-turn-v3.2-cpu.onnx (or an installed pipecat-ai's).")
@@ -56,3 +80,12 @@ class AudioSettings(BaseModel):
         40, ge=0, le=500, description="First guess of the speaker-to-microphone delay; AEC3 then finds it itself.")
     cues: bool = Field(True, description="Short sounds when the assistant starts listening and starts thinking.")
     cue_volume: float = Field(0.3, ge=0, le=1, description="Loudness of the cues (0–1).")
+
+    @model_validator(mode="after")
+    def _combined_order(self) -> "AudioSettings":
+        if self.end_of_turn == "combined" and not (
+                self.smart_turn_silence_ms <= self.combined_short_ms <= self.combined_mid_ms <= self.combined_long_ms):
+            raise ValueError("end_of_turn: combined needs smart_turn_silence_ms <= combined_short_ms <= "
+                             f"combined_mid_ms <= combined_long_ms (got {self.smart_turn_silence_ms}, "
+                             f"{self.combined_short_ms}, {self.combined_mid_ms}, {self.combined_long_ms})")
+        return self

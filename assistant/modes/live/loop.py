@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -140,7 +140,9 @@ class EarlySTT:
         self.wasted_ms = 0.0
         self.stages.early_hearing = self.hear
 
-    def start(self, utterance: Utterance) -> None:
+    def start(self, utterance: Utterance, on_heard: Callable[[Heard], None] | None = None) -> None:
+        """``on_heard``: called from the job's thread with its result (the end-of-turn decision
+        reads the transcript's last words)."""
         with self._lock:
             old = self._job
             if old is not None and old.thread is not None and old.thread.is_alive():
@@ -149,13 +151,15 @@ class EarlySTT:
                 self._discard(old)
             job = self._job = _EarlyJob(utterance)
         state = copy.copy(self.session.language)
-        job.thread = threading.Thread(target=self._run, args=(job, state), name="early-stt", daemon=True)
+        job.thread = threading.Thread(target=self._run, args=(job, state, on_heard), name="early-stt", daemon=True)
         job.thread.start()
 
-    def _run(self, job: _EarlyJob, state) -> None:
+    def _run(self, job: _EarlyJob, state, on_heard: Callable[[Heard], None] | None = None) -> None:
         timings: dict[str, float] = {}
         try:
             job.heard = self.stages.recognise(job.utterance, state, timings)
+            if on_heard is not None and job.heard is not None:
+                on_heard(job.heard)
         except Exception as e:  # the turn will run the STT itself and report any failure
             log.debug("early STT failed: %s", e)
         with self._lock:
@@ -291,9 +295,22 @@ class ChatLoop:
         elif isinstance(event, Utterance):
             self._work.put(event)  # the engine refuses it when it holds too little speech
         elif isinstance(event, Pause) and self.early is not None:
-            self.early.start(event.utterance)
+            self.early.start(event.utterance, self._transcript_hint())
         elif isinstance(event, SpeechDiscarded):
             log.debug("ignored %.2f s of sound: %s", event.duration, event.reason)
+
+    def _transcript_hint(self) -> Callable[[Heard], None] | None:
+        """With ``end_of_turn: combined``: hand the early transcript to the decision, for this
+        pause only (the user may have gone on by the time it is ready)."""
+        decision = getattr(self.endpointer, "end_of_turn", None)
+        if decision is None:
+            return None
+        pause = decision.pause_id
+
+        def hint(heard: Heard) -> None:
+            if heard.transcript is not None:
+                decision.hint(heard.transcript.text, heard.transcript.language, pause_id=pause)
+        return hint
 
     def _barge_in(self, onset: float) -> None:
         with self._active_lock:
