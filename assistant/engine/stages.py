@@ -1,6 +1,10 @@
 """The models a turn uses, shared by every session: STT, LLM, the voices, the reply-language
 checker and the voice detector for recordings. Each method is one blocking stage call that turns
-a backend's unexpected exception into a ``StageError``; sessions pass their own state in."""
+a backend's unexpected exception into a ``StageError``; sessions pass their own state in.
+
+Every caller of a model goes through here, so every call takes that model's lock and the same
+rules apply: a whole turn (``TurnEngine``), and the single-stage paths (``assistant transcribe`` /
+``say``, ``POST /v1/audio/transcriptions`` / ``speech``) call the same ``hear`` and ``speak``."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from assistant.llm.base import LLM
 from assistant.stt.base import STT
 from assistant.tts.voices import VoiceRouter
 from assistant.core.types import AudioChunk, LanguageDecision, Message, Transcript, Utterance
+from assistant.text.speakable import Speakable, speakable
 
 if TYPE_CHECKING:  # the VAD module is imported only when a recording needs it
     from assistant.audio.vad import VAD
@@ -37,19 +42,35 @@ class Heard:
     no_speech: str | None = None
 
 
+class SpeakableHook:
+    """The default ``Stages.speakable`` (``commands.speakable_replies``): speech-friendly text for
+    the voice (:mod:`assistant.text.speakable`); ``reply(language)`` converts one reply sentence by
+    sentence, remembering a code block that spans sentences."""
+
+    def __call__(self, text: str, language: str) -> str:
+        return speakable(text, language)
+
+    @staticmethod
+    def reply(language: str) -> Callable[[str], str]:
+        return Speakable(language).push
+
+
 class Stages:
-    def __init__(self, config: "Config", stt: STT, llm: LLM, voices: VoiceRouter, vad: "VAD | None" = None) -> None:
+    def __init__(self, config: "Config", stt: STT | None, llm: LLM | None, voices: VoiceRouter,
+                 vad: "VAD | None" = None) -> None:
+        """``stt`` / ``llm`` may be None for a single-stage caller that never uses them (``say``)."""
         self.config = config
-        self.stt = stt
-        self.llm = llm
+        self.stt: STT = stt  # type: ignore[assignment]
+        self.llm: LLM = llm  # type: ignore[assignment]
         self.voices = voices
         self.reply_checker = ReplyLanguageChecker()
         self.vad = vad  # for recordings that did not come through the endpointer (lazy)
         # A text hook for what the voice says (numbers, units, symbols spelled out); the text
         # shown and kept in history stays as the LLM wrote it. (text, language) -> text. A hook
-        # with a ``reply(language)`` method gives each reply its own converter (a code block
-        # that spans sentences), see ``assistant.engine.turn.SpeakableHook``.
-        self.speakable: Callable[[str, str], str] | None = None
+        # with a ``reply(language)`` method (``SpeakableHook``) gives each reply its own converter
+        # (a code block that spans sentences): see ``reply_converter``.
+        self.speakable: Callable[[str, str], str] | None = (
+            SpeakableHook() if config.commands.speakable_replies else None)
         # A wrapper around the LLM's token stream (repetition / cut-off guards). It must close
         # the stream it wraps when it is closed itself (a ``yield from`` does).
         # Default: loops stopped, a sentence cut off by the token limit never passed on.
@@ -67,8 +88,20 @@ class Stages:
     def guard(self) -> SpeechGuard:
         return self.config.guard
 
-    @property
-    def fixed_language(self) -> str | None:
+    @classmethod
+    def from_config(cls, config: "Config", kinds: tuple[str, ...] = ("stt", "llm", "tts")) -> "Stages":
+        """Build (not load) the stages named in ``kinds`` from a resolved config; the others are None."""
+        from assistant.core import registry
+
+        stt = registry.get("stt", config.stt.backend).create(config.stt) if "stt" in kinds else None
+        llm = registry.get("llm", config.llm.backend).create(config.llm) if "llm" in kinds else None
+        return cls(config, stt, llm, VoiceRouter(config.tts))
+
+    def fixed_language(self, asked: str | None = None) -> str | None:
+        """The language to transcribe in without detecting one: the caller's (a request's
+        ``language``), else ``stt.language`` unless it is ``auto``; None: detect it."""
+        if asked not in (None, "auto"):
+            return asked
         lang = getattr(self.config.stt, "language", "auto")
         return None if lang in (None, "auto") else lang
 
@@ -129,25 +162,29 @@ class Stages:
             return utterance, "the voice detector heard no speech in it"
         return replace(utterance, speech_ratio=ratio), None
 
-    def hear(self, utterance: Utterance, state: language_policy.LanguageState,
-             timings: dict[str, float]) -> Heard:
-        """STT with the language policy and the no-speech guard."""
-        if self.early_hearing is not None:  # the live loop may have heard it already (early_stt)
+    def hear(self, utterance: Utterance, state: language_policy.LanguageState | None = None,
+             timings: dict[str, float] | None = None, language: str | None = None) -> Heard:
+        """STT with the language policy and the no-speech guard. ``state``: the conversation's
+        language state (None: a single recording, no conversation); ``language``: transcribe in
+        this language (a request's), not the detected one."""
+        state = state if state is not None else language_policy.LanguageState()
+        timings = timings if timings is not None else {}
+        if self.early_hearing is not None and language is None:  # the live loop may have heard it already (early_stt)
             heard = self.early_hearing(utterance, timings)
             if heard is not None:
                 if not heard.no_speech and heard.decision is not None:
                     state.previous = heard.decision.language
                 return heard
-        return self.recognise(utterance, state, timings)
+        return self.recognise(utterance, state, timings, language)
 
     def recognise(self, utterance: Utterance, state: language_policy.LanguageState,
-                  timings: dict[str, float]) -> Heard:
+                  timings: dict[str, float], language: str | None = None) -> Heard:
         """``hear`` itself: always runs the STT."""
         self.load(("stt",))
         audio = utterance.audio.resampled(self.stt.sample_rate)
         t0 = time.perf_counter()
         try:
-            fixed = self.fixed_language
+            fixed = self.fixed_language(language)
             with self.stt_lock:
                 probs = None if fixed else self.stt.detect_language(audio)
                 decision = language_policy.decide(probs, audio.duration, self.config.language, state, fixed)

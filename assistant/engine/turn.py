@@ -31,7 +31,6 @@ from assistant.core.errors import AssistantError, LLMConnectionError, NoVoiceErr
 from assistant.language.names import name_of
 from assistant.text.messages import message
 from assistant.text.sentences import SentenceSplitter
-from assistant.text.speakable import Speakable, speakable
 from assistant.core.turnlog import TurnLog
 from assistant.core.types import AudioChunk, LanguageDecision, Transcript, Turn, Utterance
 
@@ -121,19 +120,6 @@ class Spoken:
         return " ".join(heard)
 
 
-class SpeakableHook:
-    """The default ``Stages.speakable``: speech-friendly text for the voice
-    (:mod:`assistant.text.speakable`); ``reply(language)`` converts one reply sentence by sentence,
-    remembering a code block that spans sentences."""
-
-    def __call__(self, text: str, language: str) -> str:
-        return speakable(text, language)
-
-    @staticmethod
-    def reply(language: str) -> Callable[[str], str]:
-        return Speakable(language).push
-
-
 class TurnEngine:
     def __init__(self, stages: Stages, turn_log: TurnLog, commands: CommandParsers | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -142,8 +128,6 @@ class TurnEngine:
         self.turn_log = turn_log
         self.commands = commands or CommandParsers()
         self.clock = clock  # the clock of Utterance.ended_at (first-audio latency)
-        if stages.speakable is None and self.config.commands.speakable_replies:
-            stages.speakable = SpeakableHook()
 
     def new_session(self) -> Session:
         return Session(self.config.conversation, models=self.stages.models_in_use(),
