@@ -12,13 +12,13 @@ import inspect
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol, runtime_checkable
 
 from assistant.core.errors import AssistantError, StageError
 from assistant.audio.guard import SpeechGuard, is_silent, no_speech_reason, speech_ratio
 from assistant.language import policy as language_policy
 from assistant.language.identify import ReplyCheck, ReplyLanguageChecker
-from assistant.llm.base import LLM
+from assistant.llm.base import LLM, ReplyEnd
 from assistant.stt.base import STT
 from assistant.tts.voices import VoiceRouter
 from assistant.core.types import AudioChunk, LanguageDecision, Message, Transcript, Utterance
@@ -40,6 +40,17 @@ class Heard:
     transcript: Transcript | None
     decision: LanguageDecision | None
     no_speech: str | None = None
+
+
+@runtime_checkable
+class ReplySpeakable(Protocol):
+    """A ``Stages.speakable`` hook that can also convert one reply as a whole: ``reply(language)``
+    gives a converter that keeps state across the reply's sentences (a code block that spans
+    them). A plain ``(text, language) -> text`` callable converts each sentence alone."""
+
+    def __call__(self, text: str, language: str) -> str: ...
+
+    def reply(self, language: str) -> Callable[[str], str]: ...
 
 
 class SpeakableHook:
@@ -66,15 +77,15 @@ class Stages:
         self.reply_checker = ReplyLanguageChecker()
         self.vad = vad  # for recordings that did not come through the endpointer (lazy)
         # A text hook for what the voice says (numbers, units, symbols spelled out); the text
-        # shown and kept in history stays as the LLM wrote it. (text, language) -> text. A hook
-        # with a ``reply(language)`` method (``SpeakableHook``) gives each reply its own converter
-        # (a code block that spans sentences): see ``reply_converter``.
+        # shown and kept in history stays as the LLM wrote it. (text, language) -> text, or a
+        # ``ReplySpeakable`` that gives each reply its own converter: see ``reply_converter``.
         self.speakable: Callable[[str, str], str] | None = (
             SpeakableHook() if config.commands.speakable_replies else None)
-        # A wrapper around the LLM's token stream (repetition / cut-off guards). It must close
-        # the stream it wraps when it is closed itself (a ``yield from`` does).
+        # A wrapper around the LLM's token stream (repetition / cut-off guards): (tokens, end) ->
+        # tokens, where ``end`` says how the stream ended once it is exhausted. It must close the
+        # stream it wraps when it is closed itself (a ``yield from`` does).
         # Default: loops stopped, a sentence cut off by the token limit never passed on.
-        self.stream_guard: Callable[[Iterator[str]], Iterator[str]] | None = self._guard_reply
+        self.stream_guard: Callable[[Iterator[str], ReplyEnd], Iterator[str]] | None = self._guard_reply
         self._loaded: set[str] = set()
         # Sessions share the models: one call per model at a time (a server runs many sessions;
         # in the live loop the locks are never contended). The LLM lock is held while its
@@ -226,25 +237,32 @@ class Stages:
 
     # ------------------------------------------------------------------ think
 
-    def think(self, messages: list[Message], session: str | None = None) -> Iterator[str]:
+    def think(self, messages: list[Message], session: str | None = None,
+              end: ReplyEnd | None = None) -> Iterator[str]:
         """Stream the reply's tokens (through the stream guard, when one is set). ``session``
-        names the conversation, for backends that keep one KV cache per conversation."""
+        names the conversation, for backends that keep one KV cache per conversation; ``end``
+        is filled in with how the stream ended."""
         self.load(("llm",))
-        stream = self._stream(messages, session)
-        return self.stream_guard(stream) if self.stream_guard else stream
+        end = end if end is not None else ReplyEnd()
+        stream = self._stream(messages, session, end)
+        return self.stream_guard(stream, end) if self.stream_guard else stream
 
-    def _guard_reply(self, stream: Iterator[str]) -> Iterator[str]:
+    @staticmethod
+    def _guard_reply(stream: Iterator[str], end: ReplyEnd) -> Iterator[str]:
         from assistant.text.reply_guard import guard_reply
 
-        return guard_reply(stream, lambda: getattr(self.llm, "finish_reason", None) == "length")
+        return guard_reply(stream, lambda: end.cut)
 
-    def _stream(self, messages: list[Message], session: str | None = None) -> Iterator[str]:
+    def _stream(self, messages: list[Message], session: str | None = None,
+                end: ReplyEnd | None = None) -> Iterator[str]:
         try:
             with self.llm_lock:
                 if session is not None and getattr(self.llm, "keeps_sessions", False):
                     yield from self.llm.stream(messages, session=session)  # type: ignore[call-arg]
                 else:
                     yield from self.llm.stream(messages)
+                if end is not None:  # run to its end: how it ended is this stream's, read under the lock
+                    end.finish_reason = self.llm.finish_reason
         except AssistantError:
             raise
         except Exception as e:
@@ -264,6 +282,12 @@ class Stages:
         return self.reply_checker.check(text, language)
 
     # ------------------------------------------------------------------ speak
+
+    def reply_converter(self, language: str) -> Callable[[str], str] | None:
+        """One reply's speakable converter, for ``speak(convert=)``, when the hook is a
+        ``ReplySpeakable``; None: ``speak`` applies the hook to each sentence alone."""
+        hook = self.speakable
+        return hook.reply(language) if isinstance(hook, ReplySpeakable) else None
 
     def speak(self, text: str, language: str,
               convert: Callable[[str], str] | None = None) -> tuple[str | None, Iterator[AudioChunk]]:
