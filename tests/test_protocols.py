@@ -5,6 +5,7 @@ whose silence a voice command changes, and the one set of rules for a conversati
 from __future__ import annotations
 
 import io
+import threading
 
 from assistant.config import load_config
 from assistant.core.types import Turn
@@ -163,3 +164,41 @@ def test_a_typed_turn_without_a_language_uses_the_conversations_or_the_default(t
     session.language.previous = "de"
     assert engine.run(session, TextInput("hallo"), ReplySink()).language == "de"
     assert engine.run(session, TextInput("hola", "es"), ReplySink()).language == "es"
+
+
+def realtime(tmp_path, *overrides):
+    from assistant.core.turnlog import TurnLog
+    from assistant.engine import TurnEngine
+    from assistant.modes.server.realtime import RealtimeSession
+
+    cfg = load_config(None, [f"log.path={tmp_path / 'turns.jsonl'}", "language.check_reply=false", *overrides])
+    engine = TurnEngine(Stages(cfg, FakeSTT(), FakeLLM(), VoiceRouter(cfg.tts, factory=lambda o: FakeTTS())),
+                        TurnLog(cfg.log.path))
+    sent: list[dict] = []
+    return RealtimeSession(engine, sent.append, None, None), engine
+
+
+def test_a_realtime_patient_command_starts_from_the_clients_own_silence(tmp_path):
+    import asyncio
+
+    from assistant.engine import TextInput
+
+    rt, engine = realtime(tmp_path, "commands.patient_silence_ms=1200")
+    rt.silence_ms, rt.endpointer = 900, Endpointer()  # turn_detection.silence_duration_ms: 900
+    asyncio.run(rt._turn(TextInput("Take your time.", "en"), "item_1", threading.Event()))
+    asyncio.run(rt._turn(TextInput("Normal speed, please.", "en"), "item_2", threading.Event()))
+    assert rt.endpointer.silences == [1200, 900]  # back to the client's 900, not the config's
+
+
+def test_a_realtime_turn_dropped_before_it_ran_uses_the_default_language(tmp_path):
+    import asyncio
+    import json
+
+    from assistant.engine import TextInput
+
+    rt, engine = realtime(tmp_path, "language.default=fr")
+    dropped = threading.Event()
+    dropped.set()
+    asyncio.run(rt._turn(TextInput("Raconte une histoire."), "item_1", dropped))
+    rec = json.loads(engine.turn_log.path.read_text().splitlines()[-1])
+    assert rec["status"] == "interrupted" and rec["language"] == "fr"  # was "en" whatever the default
