@@ -41,6 +41,7 @@ class FakeLLM:
     reply: str = "Hi! How can I help?"
     fail: Exception | None = None
     seen: list[Sequence[Message]] = field(default_factory=list)
+    finish_reason: str | None = None
 
     def load(self) -> None:
         pass

@@ -145,6 +145,7 @@ ROWS = [
     ("transcribe", "out_dir_sysfs", 3, "is not writable"),
     # say
     ("say", "empty_text", 2, "TEXT is empty"),
+    ("say", "emoji_only", 2, "no words a voice can speak"),
     ("say", "bad_language", 2, "--language"),
     ("say", "out_ext", 3, "unknown format '.xyz'"),
     ("say", "out_dir_missing", 3, "does not exist"),
@@ -176,6 +177,8 @@ def _argv(command: str, case: str, bad: dict[str, Path], cfg: Path, tmp: Path) -
         text, lang, out = "Hello there.", [], tmp / "said.wav"
         if case == "empty_text":
             text = "   "
+        elif case == "emoji_only":  # nothing left once made speakable, as /v1/audio/speech refuses it
+            text = "😀 ✨"
         elif case == "bad_language":
             lang = ["--language", "zz"]
         elif case.startswith("out"):

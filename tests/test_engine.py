@@ -93,7 +93,7 @@ def test_speakable_text_goes_to_the_voice_and_the_written_text_to_captions(tmp_p
 def test_stream_guard_wraps_and_closes_the_token_stream(tmp_path):
     closed = threading.Event()
 
-    def guard(tokens):
+    def guard(tokens, end):
         try:
             for i, token in enumerate(tokens):
                 if i == 3:

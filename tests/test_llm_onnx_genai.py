@@ -232,12 +232,15 @@ def test_engine_passes_the_session_to_backends_that_keep_one():
 
     class Keeps:
         keeps_sessions = True
+        finish_reason = None
 
         def stream(self, messages, session=None):
             seen.append(session)
             yield "ok"
 
     class Plain:
+        finish_reason = None
+
         def stream(self, messages):
             seen.append("plain")
             yield "ok"

@@ -82,33 +82,23 @@ def add_transcribe(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_transcribe)
 
 
-def _srt_time(seconds: float, sep: str) -> str:
-    ms = int(round(seconds * 1000))
-    h, ms = divmod(ms, 3_600_000)
-    m, ms = divmod(ms, 60_000)
-    s, ms = divmod(ms, 1000)
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
-
-
 def format_transcript(transcript, fmt: str) -> str:
+    from assistant.text.subtitles import subtitles
+
     if fmt == "txt":
         return transcript.text + "\n"
     if fmt == "json":
         return json.dumps(transcript.to_dict(), ensure_ascii=False, indent=2) + "\n"
-    sep = "," if fmt == "srt" else "."
-    blocks = [] if fmt == "srt" else ["WEBVTT\n"]
-    for i, seg in enumerate(transcript.segments, 1):
-        cue = f"{_srt_time(seg.start, sep)} --> {_srt_time(seg.end, sep)}\n{seg.text.strip()}\n"
-        blocks.append(f"{i}\n{cue}" if fmt == "srt" else cue)
-    return "\n".join(blocks)
+    return subtitles(transcript, fmt)
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
-    from assistant.core import registry
     from assistant.audio.io import load_audio
     from assistant.config import load_config
     from assistant.models import resolve_models
     from assistant.core.paths import check_input, check_output, write_text_atomic
+    from assistant.core.types import Utterance
+    from assistant.engine.stages import Stages
 
     overrides = list(args.overrides)
     for key, value in (("model", args.model), ("language", args.language), ("task", args.task),
@@ -122,10 +112,9 @@ def run_transcribe(args: argparse.Namespace) -> int:
     audio = load_audio(source, 16000)
     config, notes = resolve_models(config)
     print_notes(notes)
-    stt = registry.get("stt", config.stt.backend).create(config.stt)
-    stt.load()
-    fixed = getattr(config.stt, "language", "auto")
-    transcript = stt.transcribe(audio, language=None if fixed == "auto" else fixed)
+    stages = Stages.from_config(config, ("stt",))
+    stages.load(("stt",))
+    transcript = stages.hear(Utterance(audio, source=str(source))).transcript
     text = format_transcript(transcript, args.format)
     if args.output:
         write_text_atomic(args.output, text)
@@ -153,8 +142,8 @@ def run_say(args: argparse.Namespace) -> int:
     from assistant.core.errors import ConfigError, UsageError
     from assistant.language.names import check_code
     from assistant.core.paths import check_output
-    from assistant.tts.voices import VoiceRouter
     from assistant.core.types import AudioChunk
+    from assistant.engine.stages import Stages
 
     if not args.text.strip():
         raise UsageError("nothing to say: TEXT is empty", "give the text to speak in quotes")
@@ -169,8 +158,11 @@ def run_say(args: argparse.Namespace) -> int:
         raise UsageError(f"--language: {e.problems[0]}", e.hint) from None
     config, notes = resolve_models(config)
     print_notes(notes)
-    voice, chunks = VoiceRouter(config.tts).synthesize(args.text, language)
+    voice, chunks = Stages.from_config(config, ("tts",)).speak(args.text, language)  # as a reply is spoken
+    if voice is None:
+        raise UsageError("nothing to say: TEXT has no words a voice can speak (only symbols or emoji)",
+                         "give text with words in it")
     audio = AudioChunk.concat(list(chunks))
     save_audio(audio, args.output)
-    console.print(f"[dim]voice {voice.label} → {args.output} ({audio.duration:.1f} s)[/]")
+    console.print(f"[dim]voice {voice} → {args.output} ({audio.duration:.1f} s)[/]")
     return 0

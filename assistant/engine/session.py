@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Protocol, runtime_checkable
 
 from assistant.commands.session import SessionState
 from assistant.language.policy import LanguagePolicy, LanguageState
 from assistant.llm.history import Conversation, History
 from assistant.core.turnlog import new_session_id
 from assistant.core.types import Turn
+
+
+@runtime_checkable
+class AdjustableEndpointer(Protocol):
+    """An endpointer whose end-of-turn silence can change between utterances
+    (``assistant.audio.endpointing.Endpointer``)."""
+
+    def set_min_silence_ms(self, min_silence_ms: float) -> None: ...
 
 
 @dataclass
@@ -46,10 +55,15 @@ class Session:
         return turn
 
     def reply_language(self, user_language: str, policy: LanguagePolicy) -> str:
-        """A language the user asked for by voice, else the configured one, else theirs."""
-        if self.language.requested:
-            return self.language.requested
-        return user_language if policy.reply_language == "same" else policy.reply_language
+        """See ``LanguageState.reply_language`` (the language rules are written there)."""
+        return self.language.reply_language(user_language, policy)
+
+    def after_turn(self, turn: Turn, endpointer: object, base_silence_ms: float) -> None:
+        """What a voice command changed that the mode's endpointer applies (live loop, realtime
+        session): the end-of-turn silence of patient mode / normal speed, from ``base_silence_ms``
+        (the mode's own). Nothing for other turns, or an endpointer that cannot change it."""
+        if turn.status == "command" and isinstance(endpointer, AdjustableEndpointer):
+            endpointer.set_min_silence_ms(self.commands.end_of_turn_silence_ms(base_silence_ms))
 
     def remember(self, user_text: str, reply_heard: str, language: str | None = None) -> None:
         """Only what the user actually heard of the reply goes into the history (and is what

@@ -9,8 +9,9 @@ what the voice says. Calls come from the turn's thread and its speech thread, ne
 the same method.
 
 Three sinks: ``CollectingSink`` (file mode: gathers the audio and writes the reply file), the live
-loop's speaker sink (``chat.LiveSink``), and a socket server's sink, which sends each call as a
-frame (transcript deltas, base64 audio deltas, "response done").
+loop's speaker sink (``assistant.modes.live.loop.LiveSink``, over a ``Sink`` speaker, or a
+``TimedSink`` that reports when the reply was heard), and a realtime session's sink, which sends
+each call as an event (transcript deltas, base64 audio deltas, "response done").
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """The models a turn uses, shared by every session: STT, LLM, the voices, the reply-language
 checker and the voice detector for recordings. Each method is one blocking stage call that turns
-a backend's unexpected exception into a ``StageError``; sessions pass their own state in."""
+a backend's unexpected exception into a ``StageError``; sessions pass their own state in.
+
+Every caller of a model goes through here, so every call takes that model's lock and the same
+rules apply: a whole turn (``TurnEngine``), and the single-stage paths (``assistant transcribe`` /
+``say``, ``POST /v1/audio/transcriptions`` / ``speech``) call the same ``hear`` and ``speak``."""
 
 from __future__ import annotations
 
@@ -8,16 +12,17 @@ import inspect
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol, runtime_checkable
 
 from assistant.core.errors import AssistantError, StageError
 from assistant.audio.guard import SpeechGuard, is_silent, no_speech_reason, speech_ratio
 from assistant.language import policy as language_policy
 from assistant.language.identify import ReplyCheck, ReplyLanguageChecker
-from assistant.llm.base import LLM
+from assistant.llm.base import LLM, ReplyEnd
 from assistant.stt.base import STT
 from assistant.tts.voices import VoiceRouter
 from assistant.core.types import AudioChunk, LanguageDecision, Message, Transcript, Utterance
+from assistant.text.speakable import Speakable, speakable
 
 if TYPE_CHECKING:  # the VAD module is imported only when a recording needs it
     from assistant.audio.vad import VAD
@@ -37,23 +42,50 @@ class Heard:
     no_speech: str | None = None
 
 
+@runtime_checkable
+class ReplySpeakable(Protocol):
+    """A ``Stages.speakable`` hook that can also convert one reply as a whole: ``reply(language)``
+    gives a converter that keeps state across the reply's sentences (a code block that spans
+    them). A plain ``(text, language) -> text`` callable converts each sentence alone."""
+
+    def __call__(self, text: str, language: str) -> str: ...
+
+    def reply(self, language: str) -> Callable[[str], str]: ...
+
+
+class SpeakableHook:
+    """The default ``Stages.speakable`` (``commands.speakable_replies``): speech-friendly text for
+    the voice (:mod:`assistant.text.speakable`); ``reply(language)`` converts one reply sentence by
+    sentence, remembering a code block that spans sentences."""
+
+    def __call__(self, text: str, language: str) -> str:
+        return speakable(text, language)
+
+    @staticmethod
+    def reply(language: str) -> Callable[[str], str]:
+        return Speakable(language).push
+
+
 class Stages:
-    def __init__(self, config: "Config", stt: STT, llm: LLM, voices: VoiceRouter, vad: "VAD | None" = None) -> None:
+    def __init__(self, config: "Config", stt: STT | None, llm: LLM | None, voices: VoiceRouter,
+                 vad: "VAD | None" = None) -> None:
+        """``stt`` / ``llm`` may be None for a single-stage caller that never uses them (``say``)."""
         self.config = config
-        self.stt = stt
-        self.llm = llm
+        self.stt: STT = stt  # type: ignore[assignment]
+        self.llm: LLM = llm  # type: ignore[assignment]
         self.voices = voices
         self.reply_checker = ReplyLanguageChecker()
         self.vad = vad  # for recordings that did not come through the endpointer (lazy)
         # A text hook for what the voice says (numbers, units, symbols spelled out); the text
-        # shown and kept in history stays as the LLM wrote it. (text, language) -> text. A hook
-        # with a ``reply(language)`` method gives each reply its own converter (a code block
-        # that spans sentences), see ``assistant.engine.turn.SpeakableHook``.
-        self.speakable: Callable[[str, str], str] | None = None
-        # A wrapper around the LLM's token stream (repetition / cut-off guards). It must close
-        # the stream it wraps when it is closed itself (a ``yield from`` does).
+        # shown and kept in history stays as the LLM wrote it. (text, language) -> text, or a
+        # ``ReplySpeakable`` that gives each reply its own converter: see ``reply_converter``.
+        self.speakable: Callable[[str, str], str] | None = (
+            SpeakableHook() if config.commands.speakable_replies else None)
+        # A wrapper around the LLM's token stream (repetition / cut-off guards): (tokens, end) ->
+        # tokens, where ``end`` says how the stream ended once it is exhausted. It must close the
+        # stream it wraps when it is closed itself (a ``yield from`` does).
         # Default: loops stopped, a sentence cut off by the token limit never passed on.
-        self.stream_guard: Callable[[Iterator[str]], Iterator[str]] | None = self._guard_reply
+        self.stream_guard: Callable[[Iterator[str], ReplyEnd], Iterator[str]] | None = self._guard_reply
         self._loaded: set[str] = set()
         # Sessions share the models: one call per model at a time (a server runs many sessions;
         # in the live loop the locks are never contended). The LLM lock is held while its
@@ -67,8 +99,20 @@ class Stages:
     def guard(self) -> SpeechGuard:
         return self.config.guard
 
-    @property
-    def fixed_language(self) -> str | None:
+    @classmethod
+    def from_config(cls, config: "Config", kinds: tuple[str, ...] = ("stt", "llm", "tts")) -> "Stages":
+        """Build (not load) the stages named in ``kinds`` from a resolved config; the others are None."""
+        from assistant.core import registry
+
+        stt = registry.get("stt", config.stt.backend).create(config.stt) if "stt" in kinds else None
+        llm = registry.get("llm", config.llm.backend).create(config.llm) if "llm" in kinds else None
+        return cls(config, stt, llm, VoiceRouter(config.tts))
+
+    def fixed_language(self, asked: str | None = None) -> str | None:
+        """The language to transcribe in without detecting one: the caller's (a request's
+        ``language``), else ``stt.language`` unless it is ``auto``; None: detect it."""
+        if asked not in (None, "auto"):
+            return asked
         lang = getattr(self.config.stt, "language", "auto")
         return None if lang in (None, "auto") else lang
 
@@ -129,25 +173,29 @@ class Stages:
             return utterance, "the voice detector heard no speech in it"
         return replace(utterance, speech_ratio=ratio), None
 
-    def hear(self, utterance: Utterance, state: language_policy.LanguageState,
-             timings: dict[str, float]) -> Heard:
-        """STT with the language policy and the no-speech guard."""
-        if self.early_hearing is not None:  # the live loop may have heard it already (early_stt)
+    def hear(self, utterance: Utterance, state: language_policy.LanguageState | None = None,
+             timings: dict[str, float] | None = None, language: str | None = None) -> Heard:
+        """STT with the language policy and the no-speech guard. ``state``: the conversation's
+        language state (None: a single recording, no conversation); ``language``: transcribe in
+        this language (a request's), not the detected one."""
+        state = state if state is not None else language_policy.LanguageState()
+        timings = timings if timings is not None else {}
+        if self.early_hearing is not None and language is None:  # the live loop may have heard it already (early_stt)
             heard = self.early_hearing(utterance, timings)
             if heard is not None:
                 if not heard.no_speech and heard.decision is not None:
                     state.previous = heard.decision.language
                 return heard
-        return self.recognise(utterance, state, timings)
+        return self.recognise(utterance, state, timings, language)
 
     def recognise(self, utterance: Utterance, state: language_policy.LanguageState,
-                  timings: dict[str, float]) -> Heard:
+                  timings: dict[str, float], language: str | None = None) -> Heard:
         """``hear`` itself: always runs the STT."""
         self.load(("stt",))
         audio = utterance.audio.resampled(self.stt.sample_rate)
         t0 = time.perf_counter()
         try:
-            fixed = self.fixed_language
+            fixed = self.fixed_language(language)
             with self.stt_lock:
                 probs = None if fixed else self.stt.detect_language(audio)
                 decision = language_policy.decide(probs, audio.duration, self.config.language, state, fixed)
@@ -189,25 +237,32 @@ class Stages:
 
     # ------------------------------------------------------------------ think
 
-    def think(self, messages: list[Message], session: str | None = None) -> Iterator[str]:
+    def think(self, messages: list[Message], session: str | None = None,
+              end: ReplyEnd | None = None) -> Iterator[str]:
         """Stream the reply's tokens (through the stream guard, when one is set). ``session``
-        names the conversation, for backends that keep one KV cache per conversation."""
+        names the conversation, for backends that keep one KV cache per conversation; ``end``
+        is filled in with how the stream ended."""
         self.load(("llm",))
-        stream = self._stream(messages, session)
-        return self.stream_guard(stream) if self.stream_guard else stream
+        end = end if end is not None else ReplyEnd()
+        stream = self._stream(messages, session, end)
+        return self.stream_guard(stream, end) if self.stream_guard else stream
 
-    def _guard_reply(self, stream: Iterator[str]) -> Iterator[str]:
+    @staticmethod
+    def _guard_reply(stream: Iterator[str], end: ReplyEnd) -> Iterator[str]:
         from assistant.text.reply_guard import guard_reply
 
-        return guard_reply(stream, lambda: getattr(self.llm, "finish_reason", None) == "length")
+        return guard_reply(stream, lambda: end.cut)
 
-    def _stream(self, messages: list[Message], session: str | None = None) -> Iterator[str]:
+    def _stream(self, messages: list[Message], session: str | None = None,
+                end: ReplyEnd | None = None) -> Iterator[str]:
         try:
             with self.llm_lock:
                 if session is not None and getattr(self.llm, "keeps_sessions", False):
                     yield from self.llm.stream(messages, session=session)  # type: ignore[call-arg]
                 else:
                     yield from self.llm.stream(messages)
+                if end is not None:  # run to its end: how it ended is this stream's, read under the lock
+                    end.finish_reason = self.llm.finish_reason
         except AssistantError:
             raise
         except Exception as e:
@@ -227,6 +282,12 @@ class Stages:
         return self.reply_checker.check(text, language)
 
     # ------------------------------------------------------------------ speak
+
+    def reply_converter(self, language: str) -> Callable[[str], str] | None:
+        """One reply's speakable converter, for ``speak(convert=)``, when the hook is a
+        ``ReplySpeakable``; None: ``speak`` applies the hook to each sentence alone."""
+        hook = self.speakable
+        return hook.reply(language) if isinstance(hook, ReplySpeakable) else None
 
     def speak(self, text: str, language: str,
               convert: Callable[[str], str] | None = None) -> tuple[str | None, Iterator[AudioChunk]]:

@@ -31,7 +31,6 @@ from assistant.core.errors import AssistantError, LLMConnectionError, NoVoiceErr
 from assistant.language.names import name_of
 from assistant.text.messages import message
 from assistant.text.sentences import SentenceSplitter
-from assistant.text.speakable import Speakable, speakable
 from assistant.core.turnlog import TurnLog
 from assistant.core.types import AudioChunk, LanguageDecision, Transcript, Turn, Utterance
 
@@ -121,19 +120,6 @@ class Spoken:
         return " ".join(heard)
 
 
-class SpeakableHook:
-    """The default ``Stages.speakable``: speech-friendly text for the voice
-    (:mod:`assistant.text.speakable`); ``reply(language)`` converts one reply sentence by sentence,
-    remembering a code block that spans sentences."""
-
-    def __call__(self, text: str, language: str) -> str:
-        return speakable(text, language)
-
-    @staticmethod
-    def reply(language: str) -> Callable[[str], str]:
-        return Speakable(language).push
-
-
 class TurnEngine:
     def __init__(self, stages: Stages, turn_log: TurnLog, commands: CommandParsers | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -142,8 +128,6 @@ class TurnEngine:
         self.turn_log = turn_log
         self.commands = commands or CommandParsers()
         self.clock = clock  # the clock of Utterance.ended_at (first-audio latency)
-        if stages.speakable is None and self.config.commands.speakable_replies:
-            stages.speakable = SpeakableHook()
 
     def new_session(self) -> Session:
         return Session(self.config.conversation, models=self.stages.models_in_use(),
@@ -159,7 +143,7 @@ class TurnEngine:
         if turn is None:
             turn = session.new_turn(source.source or "microphone" if isinstance(source, Utterance) else source.name)
         cancel = cancel or threading.Event()
-        session.session_language = session.language.requested or session.language.previous
+        session.session_language = session.language.current()
         t_start = time.perf_counter()
         failure: AssistantError | None = None
         try:
@@ -175,7 +159,8 @@ class TurnEngine:
             sink.error(str(e))
             if policy.say_errors:
                 key = "llm_error" if isinstance(e, LLMConnectionError) else "error"
-                for chunk in self.message_audio(key, turn.reply_language or turn.language or self.config.language.default):
+                said_in = turn.reply_language or turn.language or session.language.speaking(self.config.language)
+                for chunk in self.message_audio(key, said_in):
                     sink.audio(chunk)
         except BaseException as e:  # Ctrl-C, SIGTERM (the CLI raises it as an exception), a bug
             interrupt = isinstance(e, (KeyboardInterrupt, SystemExit))
@@ -219,7 +204,7 @@ class TurnEngine:
 
     def _text_turn(self, session: Session, turn: Turn, typed: TextInput, sink: ReplySink, policy: TurnPolicy,
                    cancel: threading.Event) -> None:
-        language = typed.language or session.language.previous or self.config.language.default
+        language = session.language.user_language(self.config.language, typed.language)
         turn.transcript = Transcript(typed.text, language, None)
         turn.decision = LanguageDecision(language, "given" if typed.language else "kept-previous", None)
         if not session.commands.paused:
@@ -271,7 +256,7 @@ class TurnEngine:
         if not policy.feedback or not after or session.refused_in_row < after:
             return
         session.refused_in_row = 0
-        language = session.language.requested or session.language.previous or self.config.language.default
+        language = session.language.speaking(self.config.language)
         for chunk in self.message_audio("noise_hint", language):
             sink.audio(session.commands.shape(chunk))
 
@@ -405,8 +390,7 @@ class _Speech:
         self.spoken = Spoken(start_played=sink.played_seconds())
         self.failure: AssistantError | None = None
         self.shape = state.shape if state is not None else (lambda chunk: chunk)  # speaking rate, volume
-        hook = engine.stages.speakable
-        self.convert = hook.reply(self.language) if hasattr(hook, "reply") else None
+        self.convert = engine.stages.reply_converter(self.language)
         self.first_lock = threading.Lock()  # the "still thinking" message and the reply never overlap
         self.timer: threading.Timer | None = None
         self.closed = False
@@ -435,8 +419,7 @@ class _Speech:
         if self.thread is not None or written == self.language:
             return
         self.language = written
-        hook = self.engine.stages.speakable
-        self.convert = hook.reply(written) if hasattr(hook, "reply") else None
+        self.convert = self.engine.stages.reply_converter(written)
         self.turn.notice = (f"The reply came in {name_of(written)}, not in {name_of(wanted)}, even after a "
                             f"retry: it is spoken with the {name_of(written)} voice.")
         self.sink.notice(self.turn.notice)

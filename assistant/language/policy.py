@@ -55,8 +55,32 @@ class LanguagePolicy(Section):
 
 @dataclass
 class LanguageState:
+    """One conversation's language, and the one place its rules are written: the language a turn
+    is heard in comes from ``decide`` (speech) or ``user_language`` (typed text, no speech); the
+    reply's from ``reply_language``; what the assistant says outside a reply from ``speaking``.
+    ``Stages.hear`` sets ``previous``; a "speak German" command sets ``requested``."""
+
     previous: str | None = None  # the last turn's language
     requested: str | None = None  # set by "speak German" until told otherwise
+
+    def current(self) -> str | None:
+        """The conversation's language before this turn: asked for by voice, else the last heard."""
+        return self.requested or self.previous
+
+    def user_language(self, policy: LanguagePolicy, given: str | None = None) -> str:
+        """The user's language where no speech says it (typed text, a short clip): the given one,
+        else the last heard, else ``language.default``."""
+        return given or self.previous or policy.default
+
+    def reply_language(self, user_language: str, policy: LanguagePolicy) -> str:
+        """A language the user asked for by voice, else the configured one, else theirs."""
+        if self.requested:
+            return self.requested
+        return user_language if policy.reply_language == "same" else policy.reply_language
+
+    def speaking(self, policy: LanguagePolicy) -> str:
+        """The language of what the assistant says outside a reply (a hint, a message)."""
+        return self.current() or policy.default
 
 
 def top_n(probs: dict[str, float], n: int = 3) -> tuple[tuple[str, float], ...]:
@@ -79,7 +103,7 @@ def decide(probs: dict[str, float] | None, duration: float, policy: LanguagePoli
         return LanguageDecision(fixed, "fixed", None, ())
     assert probs is not None, "detection is needed when no language is fixed"
     top = top_n(probs)
-    fallback = state.previous or policy.default
+    fallback = state.user_language(policy)
     if duration < policy.min_duration_s:
         kept = "kept-previous" if state.previous else "default"
         return LanguageDecision(fallback, kept, probs.get(fallback), top)

@@ -103,7 +103,8 @@ class FasterWhisperOptions(WhisperDecodingOptions):
 
 
 class DecodeProbe:
-    """Stands in for the CTranslate2 model during one transcription. It does three things:
+    """Stands in for the CTranslate2 model during one transcription. It does four things, and
+    keeps what it saw (``first``, ``sequences``, ``encoded``, ``language``) for ``run``'s caller:
 
     - **exact token budget**: CTranslate2 caps Whisper decoding at ``min(max_length / 2,
       max_length - prompt)`` (CTranslate2 issue #1856) while faster-whisper passes
@@ -126,7 +127,7 @@ class DecodeProbe:
         self._encoded = encoded
         self._frames = frames
         self.first: Any = None
-        self.sequences: list[list[int]] = []  # best hypothesis of every decode (benchmarks count them)
+        self.sequences: list[list[int]] = []  # best hypothesis of every decode (token counts, in order)
         self.encoded: EncodedWindow | None = None  # the last window it encoded (a retry reuses it)
         self.language: str | None = None  # set by ``run``: the language of the decode kept
 
@@ -482,15 +483,17 @@ class FasterWhisperSTT:
 
         faster-whisper returns a lazy generator: decoding happens while it is iterated. Iterating
         here keeps the work inside the caller's (worker) thread and inside this error handling.
-        ``overrides`` are extra ``WhisperModel.transcribe`` arguments (benchmarks fix the
-        token count with them); ``encoded`` is the first window from ``detect``;
+        ``overrides``: extra ``WhisperModel.transcribe`` arguments, over the options' (e.g. a fixed
+        ``max_new_tokens``, as ``assistant bench --stages stt`` sets to compare backends; a ``temperature``
+        given here is decoded as given, on the whole window, without the short-window-first
+        schedule of ``audio_ctx: utterance``); ``encoded`` is the first window from ``detect``;
         ``alternatives``: languages to try when a decode in ``language`` fails Whisper's checks
         (``audio_ctx: utterance``). Returns the segments and the probe that saw the kept decode;
         ``probe.language`` is the language it was decoded in.
         """
         o = self.options
         frames = encoder_frames(o, len(samples))
-        if frames is not None and "temperature" not in overrides:  # (benchmarks fix the schedule)
+        if frames is not None and "temperature" not in overrides:  # (a caller's temperature: as given)
             full_window: list[EncodedWindow | None] = [None]  # the 30 s window's encoder output, once
             duration = len(samples) / SAMPLE_RATE
 

@@ -14,7 +14,8 @@
 Text is released only up to a sentence end (``. ! ? … ;`` or CJK ``。！？；`` followed by a space, or a
 line break), so a caption appears a sentence at a time, exactly as the voice speaks it; a run-on
 sentence with no end is released at its last comma or space once it is ``max_hold`` characters
-long. ``backend.finish_reason`` is ``"length"`` after a stream the limit cut (both backends set it).
+long. ``Stages`` passes ``ReplyEnd.cut`` (the backend's ``finish_reason`` is ``"length"`` after a
+stream the limit cut; every LLM backend sets it).
 """
 
 from __future__ import annotations

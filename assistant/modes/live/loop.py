@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -45,12 +45,25 @@ class Source(Protocol):
 
 
 class Sink(Protocol):
-    def play(self, chunk: AudioChunk) -> None: ...
+    """The speaker the live loop plays on (``assistant.audio.playback.Speaker``)."""
+
+    def play(self, chunk: AudioChunk) -> Any: ...
     def stop(self) -> float: ...
     def wait_done(self, timeout: float | None = None) -> bool: ...
     def played_seconds(self) -> float: ...
     @property
     def is_playing(self) -> bool: ...
+
+
+@runtime_checkable
+class TimedSink(Sink, Protocol):
+    """A speaker that knows when a sound reaches the listener (its DAC time, device buffers and
+    audio queued ahead included): ``play(chunk, watch=True)`` returns the place of the chunk's
+    first sample, ``heard_at(place)`` the engine-clock time it was heard (None: not yet, or the
+    place is unknown). ``LiveSink`` then reports the reply's first sound as heard, not as sent."""
+
+    def play(self, chunk: AudioChunk, watch: bool = False) -> int | None: ...
+    def heard_at(self, place: int) -> float | None: ...
 
 
 class LiveSink(ReplySink):
@@ -63,6 +76,7 @@ class LiveSink(ReplySink):
         self.earcon = earcon  # commands.earcon: a sound when a voice command is understood
         self.shape = shape or (lambda chunk: chunk)  # the session's volume for the cues too
         self.speaking = False  # reply audio has gone to the speaker this turn (half duplex)
+        self._timed = speaker if isinstance(speaker, TimedSink) else None
         self._first: int | None = None  # the speaker's place of this turn's first reply sample
 
     def cue(self, make) -> None:
@@ -90,15 +104,15 @@ class LiveSink(ReplySink):
     def audio(self, chunk: AudioChunk) -> None:
         if not self.speaking:
             self._first = None
-        if self._first is None and hasattr(self.speaker, "heard_at"):  # the turn's first reply sound
-            self._first = self.speaker.play(chunk, watch=True)
+        if self._first is None and self._timed is not None:  # the turn's first reply sound
+            self._first = self._timed.play(chunk, watch=True)
         else:
             self.speaker.play(chunk)
         self.speaking = True
 
     def first_heard_at(self) -> float | None:
         first = self._first if self.speaking else None
-        return self.speaker.heard_at(first) if first is not None else None
+        return self._timed.heard_at(first) if first is not None and self._timed is not None else None
 
     def reply_end(self, interrupted: bool = False) -> None:
         self.captions.reply_end(interrupted=interrupted)
@@ -359,10 +373,7 @@ class ChatLoop:
                 self._active = None
             self.reply.speaking = False
             self.turns.append(turn)
-        if turn.status == "command":  # patient mode / normal speed: the end-of-turn silence
-            set_silence = getattr(self.endpointer, "set_min_silence_ms", None)
-            if set_silence is not None:
-                set_silence(self.session.commands.end_of_turn_silence_ms(self.settings.min_silence_ms))
+        self.session.after_turn(turn, self.endpointer, self.settings.min_silence_ms)  # patient mode
         if turn.status not in ("no_speech", "ignored"):
             self.captions.timings(turn)
         if not self.stop_event.is_set():

@@ -16,7 +16,6 @@ import hmac
 import json
 import os
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,10 +30,10 @@ from assistant.core.errors import AssistantError
 from assistant.core import secrets
 from assistant.core.secrets import redact
 from assistant.language.names import is_code
-from assistant.language.policy import LanguageState
 from assistant.modes.file import Assistant
 from assistant.modes.server.realtime import RealtimeSession, encodable
 from assistant.core.types import AudioChunk, Utterance
+from assistant.text.subtitles import subtitles
 
 OUTBOX_EVENTS = 4096  # events (and bytes) queued for a client that is slow to read; more: disconnected
 OUTBOX_BYTES = 32 * 2**20
@@ -173,7 +172,6 @@ def create_app(bot: Assistant, limits=None) -> FastAPI:
     limits = limits or bot.config.server
     key = _api_key(bot, limits)
     secrets.register(key)  # masked in every message and log record, like the backends' keys
-    stage_lock = threading.Lock()  # REST calls use the shared models one at a time
     sessions: set[RealtimeSession] = set()
     app.state.sessions = sessions  # (the open realtime sessions: tests look)
 
@@ -214,11 +212,11 @@ def create_app(bot: Assistant, limits=None) -> FastAPI:
         data = await file.read(limits.max_message_bytes + 1)
         if len(data) > limits.max_message_bytes:
             raise HTTPException(413, f"the file is over {limits.max_message_bytes} bytes (server.max_message_bytes)")
-        transcript = await asyncio.to_thread(_transcribe, bot, data, language, stage_lock, limits.max_turn_audio_s)
+        transcript = await asyncio.to_thread(_transcribe, bot, data, language, limits.max_turn_audio_s)
         if response_format == "text":
             return PlainTextResponse(transcript.text + "\n")
         if response_format in ("srt", "vtt"):
-            return PlainTextResponse(_subtitles(transcript, response_format))
+            return PlainTextResponse(subtitles(transcript, response_format))
         body: dict[str, Any] = {"text": transcript.text, "language": transcript.language}
         if response_format == "verbose_json":
             body |= {"task": "transcribe", "duration": transcript.duration,
@@ -240,8 +238,7 @@ def create_app(bot: Assistant, limits=None) -> FastAPI:
         if not encodable(request.input):
             raise HTTPException(400, "input holds a lone surrogate (\\ud800-\\udfff), which is not text")
         language = request.voice if request.voice and is_code(request.voice) else bot.config.language.default
-        data = await asyncio.to_thread(_synthesize, bot, request.input, language, request.response_format,
-                                       stage_lock)
+        data = await asyncio.to_thread(_synthesize, bot, request.input, language, request.response_format)
         return Response(data, media_type=MEDIA[request.response_format])
 
     @app.websocket("/v1/realtime")
@@ -325,7 +322,9 @@ def create_app(bot: Assistant, limits=None) -> FastAPI:
     return app
 
 
-def _transcribe(bot: Assistant, data: bytes, language: str | None, lock: threading.Lock, max_seconds: float):
+def _transcribe(bot: Assistant, data: bytes, language: str | None, max_seconds: float):
+    """The upload through ``Stages.hear``, as ``assistant transcribe`` and a turn hear it (the STT's
+    own lock: never at once with a realtime session's turn on the same model)."""
     from assistant.audio.io import AudioTooLongError, UnsupportedAudioError, decode_bytes
 
     try:  # the client's file name plays no part: the format is sniffed and pinned, no path is made of it
@@ -338,42 +337,24 @@ def _transcribe(bot: Assistant, data: bytes, language: str | None, lock: threadi
         raise HTTPException(400, str(e)) from None
     if audio.duration == 0:
         raise HTTPException(400, "the uploaded audio is empty")
-    state = LanguageState()
-    with lock:
-        try:
-            if language:
-                bot.stages.load(("stt",))
-                return bot.stages.stt.transcribe(audio.resampled(bot.stages.stt.sample_rate), language=language)
-            return bot.stages.hear(Utterance(audio), state, {}).transcript
-        except AssistantError as e:
-            raise HTTPException(500, str(e)) from None
+    try:
+        return bot.stages.hear(Utterance(audio), language=language).transcript
+    except AssistantError as e:
+        raise HTTPException(500, str(e)) from None
 
 
-def _synthesize(bot: Assistant, text: str, language: str, fmt: str, lock: threading.Lock) -> bytes:
+def _synthesize(bot: Assistant, text: str, language: str, fmt: str) -> bytes:
+    """The text through ``Stages.speak``, as ``assistant say`` and a reply say it (speakable hook,
+    the voices' lock)."""
     from assistant.audio.io import save_audio
 
-    with lock:
-        try:
-            _, chunks = bot.stages.speak(text, language)
-            audio = AudioChunk.concat(list(chunks))
-        except AssistantError as e:
-            raise HTTPException(500, str(e)) from None
+    try:
+        voice, chunks = bot.stages.speak(text, language)
+        audio = AudioChunk.concat(list(chunks))
+    except AssistantError as e:
+        raise HTTPException(500, str(e)) from None
+    if voice is None:
+        raise HTTPException(400, "input has no words a voice can speak (only symbols or emoji)")
     with tempfile.TemporaryDirectory() as d:
         path = save_audio(audio, Path(d) / f"speech.{'opus' if fmt == 'opus' else fmt}")
         return path.read_bytes()
-
-
-def _subtitles(transcript, fmt: str) -> str:
-    def stamp(t: float) -> str:
-        h, rem = divmod(t, 3600)
-        m, s = divmod(rem, 60)
-        sep = "," if fmt == "srt" else "."
-        return f"{int(h):02d}:{int(m):02d}:{int(s):02d}{sep}{int(round((s % 1) * 1000)):03d}"
-
-    segments = transcript.segments or ()
-    lines = ["WEBVTT", ""] if fmt == "vtt" else []
-    for i, s in enumerate(segments, 1):
-        if fmt == "srt":
-            lines.append(str(i))
-        lines += [f"{stamp(s.start)} --> {stamp(s.end)}", s.text.strip(), ""]
-    return "\n".join(lines)

@@ -510,14 +510,13 @@ class RealtimeSession:
                 turn.status, turn.interrupted = "interrupted", True
                 turn.notice = "dropped before it started: a stop command came first"
                 if isinstance(source, TextInput):
-                    turn.transcript = Transcript(source.text, source.language or self.session.language.previous or "en", None)
+                    language = self.session.language.user_language(self.engine.config.language, source.language)
+                    turn.transcript = Transcript(source.text, language, None)
                 try:
                     self.engine.turn_log.append(turn.to_dict() | {"session": self.session.id})
                 except AssistantError as e:
                     sink.error(str(e))
-            if turn.status == "command" and self.endpointer is not None:  # patient mode: the VAD's silence
-                self.endpointer.set_min_silence_ms(self.session.commands.end_of_turn_silence_ms(
-                    self.engine.config.audio.min_silence_ms))
+            self.session.after_turn(turn, self.endpointer, self.silence_ms)  # patient mode: the VAD's silence
             if turn.status == "no_speech" and not sink.created:
                 return
             sink.start_response()
