@@ -15,14 +15,16 @@ class AudioSettings(BaseModel):
     output_device: str | int | None = Field(
         None, description="Speaker: index or part of its name; null = default.")
     vad: Literal["silero", "energy"] = Field(
-        "silero", description="Voice-activity detector: `silero` (neural, bundled model) or `energy` (no dependencies).")
+        "silero",
+        description="Voice-activity detector: `silero` (neural, bundled model) or `energy` (no dependencies).")
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Speech probability that counts as speech.")
     end_of_turn: Literal["silence", "smart-turn"] = Field(
         "silence", description="How the end of the user's turn is decided: `silence` (a pause of "
                                "min_silence_ms) or `smart-turn` (after a short pause the Smart Turn v3 "
                                "model judges whether the words are finished: yes ends the turn at once, "
                                "no waits up to max_silence_ms).")
-    min_silence_ms: int = Field(500, ge=100, le=5000, description="Silence that ends an utterance (end_of_turn: silence).")
+    min_silence_ms: int = Field(500, ge=100, le=5000,
+                                description="Silence that ends an utterance (end_of_turn: silence).")
     smart_turn_silence_ms: int = Field(
         200, ge=64, le=2000, description="smart-turn: the pause after which the model is asked.")
     max_silence_ms: int = Field(
@@ -39,7 +41,8 @@ class AudioSettings(BaseModel):
                            "away (its CPU time lost) when they do.")
     min_speech_ms: int = Field(250, ge=0, description="Shorter bursts (clicks, coughs) are ignored.")
     max_utterance_s: float = Field(30.0, gt=1, description="An utterance is cut here even without a pause.")
-    pre_roll_ms: int = Field(300, ge=0, le=2000, description="Audio kept from before speech onset, so first syllables survive.")
+    pre_roll_ms: int = Field(300, ge=0, le=2000,
+                             description="Audio kept from before speech onset, so first syllables survive.")
     min_speech_ratio: float = Field(
         0.2, ge=0, le=1, description="Utterances where the VAD heard less speech than this are not answered.")
     barge_in: bool = Field(True, description="Stop speaking as soon as the user starts talking.")

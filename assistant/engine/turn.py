@@ -175,7 +175,8 @@ class TurnEngine:
             sink.error(str(e))
             if policy.say_errors:
                 key = "llm_error" if isinstance(e, LLMConnectionError) else "error"
-                for chunk in self.message_audio(key, turn.reply_language or turn.language or self.config.language.default):
+                for chunk in self.message_audio(
+                        key, turn.reply_language or turn.language or self.config.language.default):
                     sink.audio(chunk)
         except BaseException as e:  # Ctrl-C, SIGTERM (the CLI raises it as an exception), a bug
             interrupt = isinstance(e, (KeyboardInterrupt, SystemExit))

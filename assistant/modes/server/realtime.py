@@ -510,7 +510,8 @@ class RealtimeSession:
                 turn.status, turn.interrupted = "interrupted", True
                 turn.notice = "dropped before it started: a stop command came first"
                 if isinstance(source, TextInput):
-                    turn.transcript = Transcript(source.text, source.language or self.session.language.previous or "en", None)
+                    turn.transcript = Transcript(
+                        source.text, source.language or self.session.language.previous or "en", None)
                 try:
                     self.engine.turn_log.append(turn.to_dict() | {"session": self.session.id})
                 except AssistantError as e:
