@@ -189,8 +189,8 @@ def main() -> int:
                 if args.retry and not check.ok:  # as the engine does: once, with its insist instruction
                     stats["retried"] += 1
                     extra = Stages.insist_instruction(check.detected or "en", lang)
-                    reply, first, ft2, total2 = generate(llm, conversation.messages(question, lang, lambda _t: 0, extra),
-                                                         lang)
+                    reply, first, ft2, total2 = generate(
+                        llm, conversation.messages(question, lang, lambda _t: 0, extra), lang)
                     ft, total = total + (ft2 or 0), total + total2
                     whole = checker.check(reply, lang)
                 stats["n"] += 1

@@ -65,7 +65,8 @@ def main() -> int:
         for clip in sorted(FLEURS.glob(f"fleurs-{lang}-*.ogg")):
             x = load_audio(clip, 16000).samples
             vad.reset()
-            flags = np.array([vad.speech_probability(x[i:i + FRAME]) > 0.5 for i in range(0, len(x) - FRAME + 1, FRAME)])
+            flags = np.array([vad.speech_probability(x[i:i + FRAME]) > 0.5
+                              for i in range(0, len(x) - FRAME + 1, FRAME)])
             idx = np.nonzero(flags)[0]
             start, end = max(0, idx[0] * FRAME - 4800), (idx[-1] + 1) * FRAME
             k = int(idx[int(len(idx) * 0.6)])

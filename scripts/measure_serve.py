@@ -38,7 +38,8 @@ def start_server():
     cfg = load_config(None, [
         f"stt={{backend: faster-whisper, model: {root / starter.WHISPER_CT2}, compute_type: int8, beam_size: null}}",
         f"llm={{backend: transformers, model: {llm}, max_new_tokens: 32, temperature: 0}}",
-        f"tts={{voices: {{en: {{backend: piper, model: {root / starter.PIPER_VOICE}}}}}, fallback: {{backend: espeak}}}}",
+        f"tts={{voices: {{en: {{backend: piper, model: {root / starter.PIPER_VOICE}}}}}, "
+        "fallback: {backend: espeak}}",
         "language={check_reply: false, languages: [en]}", "log.path=/tmp/measure-serve-turns.jsonl",
         "server.max_sessions=64"])
     bot = Assistant.from_config(config=cfg)
@@ -76,7 +77,8 @@ def latency(address: str, turns: int) -> list[float]:
                 if event.type == "response.done":
                     break
         out.append(first * 1000)
-        print(f"  end of speech → first audio delta: {first * 1000:.0f} ms ({event.response.metadata.get('timings_ms')})")
+        print(f"  end of speech → first audio delta: {first * 1000:.0f} ms "
+              f"({event.response.metadata.get('timings_ms')})")
     return out
 
 
@@ -107,7 +109,8 @@ def main() -> None:
     args = ap.parse_args()
     address = start_server()
     lat = latency(address, args.turns)
-    print(f"latency: median {statistics.median(lat):.0f} ms, min {min(lat):.0f}, max {max(lat):.0f} over {len(lat)} turns")
+    print(f"latency: median {statistics.median(lat):.0f} ms, min {min(lat):.0f}, max {max(lat):.0f} "
+          f"over {len(lat)} turns")
     t0 = time.monotonic()
     times = sorted(asyncio.run(sessions(address, args.sessions)))
     q = statistics.quantiles(times, n=10)

@@ -68,7 +68,8 @@ def bad(tmp_path_factory) -> dict[str, Path]:
     x = _tone(1.0).astype(np.float32)
     x[100:200], x[300] = np.nan, np.inf
     x.tofile(d / "nan.f32")
-    _ffmpeg("-f", "f32le", "-ar", "16000", "-ac", "1", "-i", str(d / "nan.f32"), "-c:a", "pcm_f32le", str(d / "nan.wav"))
+    _ffmpeg("-f", "f32le", "-ar", "16000", "-ac", "1", "-i", str(d / "nan.f32"), "-c:a", "pcm_f32le",
+            str(d / "nan.wav"))
     f["nan"] = d / "nan.wav"
     f["huge"] = _wav(d / "huge.wav", np.zeros(16000 * 600))  # 10 minutes, 19 MB of digital silence
     f["tiny"] = _wav(d / "tiny.wav", _tone(0.01))

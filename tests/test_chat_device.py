@@ -45,7 +45,8 @@ class Chat:
         self.log = config.parent / "turns.jsonl"
         self.log.unlink(missing_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "chat", "-c", str(config), "--no-greeting", "--duration", str(duration)],
+            [sys.executable, "-m", "assistant", "chat", "-c", str(config), "--no-greeting",
+             "--duration", str(duration)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.out: list[str] = []
         self.ready = threading.Event()

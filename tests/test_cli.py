@@ -253,7 +253,8 @@ def test_languages_lists_policy_and_voice(tmp_path, capsys):
     assert rows["de"]["voice"] == "espeak:de"
     assert rows["fr"]["voice"].startswith("espeak")  # the fallback's own French voice
     # espeak-ng outside English is marked as poorly understood, with the way to a better voice
-    assert rows["de"]["poor_voice"] and "espeak" in rows["de"]["poor_voice"] and "py-nanotts" in rows["de"]["better_voice"]
+    assert (rows["de"]["poor_voice"] and "espeak" in rows["de"]["poor_voice"]
+            and "py-nanotts" in rows["de"]["better_voice"])
     assert main(["languages", "-c", str(cfg)]) == 0
     out = capsys.readouterr().out
     assert "German" in out and "poorly voiced de (German)" in out

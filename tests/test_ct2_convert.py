@@ -83,7 +83,8 @@ def test_starter_model_converts_and_transcribes_in_openai_whisper(tmp_path):
     model = whisper.load_model(str(ct2_to_openai_whisper(src, tmp_path / "base.pt")), device="cpu")
     result = model.transcribe(str(jfk), fp16=False, temperature=0.0, language=None)
     assert result["language"] == "en"
-    reference = "and so my fellow americans ask not what your country can do for you ask what you can do for your country"
+    reference = ("and so my fellow americans ask not what your country can do for you "
+                 "ask what you can do for your country")
     from assistant.eval.wer import normalize
 
     assert jiwer.wer(reference, normalize(result["text"])) <= 0.1

@@ -19,7 +19,8 @@ def db(x: np.ndarray) -> float:
 
 
 def speechlike(seconds: float, seed: int) -> np.ndarray:
-    """Noise shaped like speech: nothing below 120 Hz (the module's high-pass filter), a falling spectrum, syllables at ~4 Hz, pauses between words."""
+    """Noise shaped like speech: nothing below 120 Hz (the module's high-pass filter), a falling spectrum,
+    syllables at ~4 Hz, pauses between words."""
     rng = np.random.default_rng(seed)
     n = int(seconds * SR)
     white = rng.standard_normal(n)
@@ -84,7 +85,8 @@ def test_echo_is_removed_and_the_user_survives(noise_suppression):
     assert reduction > 20, f"echo reduced by only {reduction:.1f} dB"
     assert kept > -3, f"the user's speech lost {-kept:.1f} dB"
     # noise suppression partly takes this noise-based "voice" for noise; real speech: test below
-    assert corr > (0.8 if noise_suppression else 0.9), f"the user's speech is distorted (envelope correlation {corr:.2f})"
+    assert corr > (0.8 if noise_suppression else 0.9), (
+        f"the user's speech is distorted (envelope correlation {corr:.2f})")
 
 
 def test_on_recorded_speech():

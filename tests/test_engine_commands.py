@@ -308,7 +308,8 @@ def test_a_realtime_turn_dropped_by_stop_before_it_started_is_logged(tmp_path):
     asyncio.run(rt._turn(TextInput("Tell me a long story."), "item_1", dropped))
     assert llm.seen == []
     rec = records(engine)[-1]
-    assert rec["status"] == "interrupted" and rec["interrupted"] is True and rec["transcript"] == "Tell me a long story."
+    assert (rec["status"] == "interrupted" and rec["interrupted"] is True
+            and rec["transcript"] == "Tell me a long story.")
     assert rec["session"] == rt.session.id and "stop" in rec["notice"]
     done = [e for e in sent if e["type"] == "response.done"][-1]["response"]
     assert done["status"] == "cancelled" and str(rec["id"]).endswith(f"-{done['metadata']['turn']}")

@@ -32,7 +32,8 @@ def test_every_language_has_enough_questions():
         questions = load_questions(lang)
         assert len(questions) >= 20, lang
         assert len({q.text for q in questions}) == len(questions), f"{lang}: a question twice"
-        assert all(len(normalize(q.text).split()) <= 12 for q in questions), f"{lang}: a question too long to say quickly"
+        assert all(len(normalize(q.text).split()) <= 12 for q in questions), (
+            f"{lang}: a question too long to say quickly")
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -216,7 +217,8 @@ def test_reply_language_judge():
 # 6 December 2026; the whole evaluation's table is in docs/quality.md.
 SLICE = ("en", "de", "es", "fr")
 MEASURED = {  # the slice (greedy), 52 s on the 2-core CPU
-    "en": {"lid_accuracy": 1.0, "wer": 0.0, "right_language": 1.0, "degenerate": 0.0, "reply_wer": 0.07, "correct": 1.0},
+    "en": {"lid_accuracy": 1.0, "wer": 0.0, "right_language": 1.0, "degenerate": 0.0, "reply_wer": 0.07,
+           "correct": 1.0},
     "de": {"lid_accuracy": 1.0, "wer": 0.0, "right_language": 1.0, "degenerate": 0.0, "reply_wer": 0.07},
     "es": {"lid_accuracy": 1.0, "wer": 0.12, "right_language": 1.0, "degenerate": 0.0, "reply_wer": 0.0},
     "fr": {"lid_accuracy": 1.0, "wer": 0.12, "right_language": 1.0, "degenerate": 0.0, "reply_wer": 0.17},

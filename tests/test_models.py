@@ -469,7 +469,8 @@ def test_real_starter_llm_answers():
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (hub.starter_dir() / starter.QWEN_HF / "config.json").is_file(),
-                    reason="the starter pack's Qwen model is not installed (python3 -m assistant models install starter)")
+                    reason="the starter pack's Qwen model is not installed "
+                           "(python3 -m assistant models install starter)")
 def test_real_starter_qwen_answers_in_the_asked_language(tmp_path):
     """The starter LLM, as the fallback runs it (CTranslate2 int8), answers in the user's language
     with the project's prompt; judged by the project's reply check, a margin of one in four."""
@@ -585,7 +586,8 @@ def test_resolve_models_gives_pico_before_espeak_where_pico_speaks_the_language(
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
     root, _ = models_home
     assert not root.exists()  # no starter pack at all
-    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "cpu.yaml")  # Piper de/es/fr/pt, downloaded on first use
+    # Piper de/es/fr/pt, downloaded on first use
+    config = load_config(Path(__file__).resolve().parents[1] / "configs" / "cpu.yaml")
     new, notes = resolve_models(config)
     backends = {lang: v.backend for lang, v in new.tts.voices.items()}
     assert backends == {"en": "pico", "de": "pico", "es": "pico", "fr": "pico", "it": "pico"}  # pt: the fallback

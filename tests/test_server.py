@@ -150,7 +150,8 @@ def test_bad_input_gets_error_events_and_the_connection_lives(server):
         "type": "server_vad", "silence_duration_ms": 20}}}}}))
     assert "silence_duration_ms" in next_of(ws, "error")["error"]["message"]
     ws.send(json.dumps({"type": "conversation.item.create",
-                        "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}}))
+                        "item": {"type": "message", "role": "user",
+                                 "content": [{"type": "input_text", "text": "Hi"}]}}))
     ws.send(json.dumps({"type": "response.create"}))
     done = next_of(ws, "response.done")
     assert done["response"]["status"] == "completed"
@@ -229,7 +230,8 @@ def test_the_page_and_the_browser_style_key(server):
 def drive_the_page(address: str, key: str | None, speech_path, tmp_path, timeout_ms: int = 90_000,
                    after_s: float = 3.0) -> dict:
     """Open the page in Debian's chromium with a fake microphone playing `speech_path` (1 s of quiet
-    before, `after_s` after: chromium plays the file in a loop, and the next loop would barge in), wait for a turn whose reply was played, keep a screenshot
+    before, `after_s` after: chromium plays the file in a loop, and the next loop would barge in), wait for a turn
+    whose reply was played, keep a screenshot
     (ASSISTANT_TEST_ARTIFACTS, else `tmp_path`) and return the captions, stats and screenshot path."""
     import os
     import shutil

@@ -159,7 +159,8 @@ def test_the_agents_sdk_realtime_runner_against_serve(server):  # noqa: F811
             async def events():
                 async for event in session:
                     seen.append(event.type if event.type != "raw_model_event" else
-                                f"raw:{getattr(event.data, 'type', '')}:{getattr(getattr(event.data, 'data', None), 'type', '')}")
+                                f"raw:{getattr(event.data, 'type', '')}:"
+                                f"{getattr(getattr(event.data, 'data', None), 'type', '')}")
                     if event.type == "error":
                         raise AssertionError(f"the agent reported an error: {event.error}")
                     if event.type == "raw_model_event" and getattr(event.data, "type", "") == "error":

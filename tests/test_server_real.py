@@ -40,7 +40,8 @@ def starter_server(tmp_path_factory):
     cfg = load_config(None, [
         f"stt={{backend: faster-whisper, model: {root / starter.WHISPER_CT2}, compute_type: int8, beam_size: null}}",
         f"llm={{backend: transformers, model: {llm}, max_new_tokens: 32, temperature: 0}}",
-        f"tts={{voices: {{en: {{backend: piper, model: {root / starter.PIPER_VOICE}}}}}, fallback: {{backend: espeak}}}}",
+        f"tts={{voices: {{en: {{backend: piper, model: {root / starter.PIPER_VOICE}}}}}, "
+        "fallback: {backend: espeak}}",
         "language={check_reply: false, languages: [en]}", f"log.path={d / 'turns.jsonl'}", "audio.vad=energy",
         "audio.min_silence_ms=2000"])  # JFK pauses for about a second between phrases
     bot = Assistant.from_config(config=cfg)

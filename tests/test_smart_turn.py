@@ -67,7 +67,8 @@ def test_an_unfinished_turn_waits_for_the_long_silence_and_asks_again_at_each_pa
 def test_settings_choose_the_detector_and_the_patient_silence(monkeypatch) -> None:
     plain = make_endpointer(AudioSettings(vad="energy"))
     assert plain.turn_detector is None and plain.min_silence_frames == round(0.5 / FRAME_S)
-    monkeypatch.setattr("assistant.audio.smart_turn.cached_model", lambda: __import__("pathlib").Path("/nonexistent/x.onnx"))
+    monkeypatch.setattr("assistant.audio.smart_turn.cached_model",
+                        lambda: __import__("pathlib").Path("/nonexistent/x.onnx"))
     monkeypatch.setattr("assistant.audio.smart_turn._installed_pipecat_model", lambda: None)
     with pytest.raises(ModelNotFoundError, match="install_model"):
         make_endpointer(AudioSettings(vad="energy", end_of_turn="smart-turn"))

@@ -21,7 +21,8 @@ CASES = [
     ("en", "Visit https://www.wikipedia.org/wiki/Rome for more 😀.", "Visit wikipedia dot org for more."),
     ("de", "Mehr auf www.tagesschau.de/inland.", "Mehr auf tagesschau Punkt de."),
     ("fr", "Voir lemonde.fr, rubrique sport.", "Voir lemonde point fr, rubrique sport."),
-    ("en", "Write to anna.smith@example.com & I'll reply.", "Write to anna dot smith at example dot com and I'll reply."),
+    ("en", "Write to anna.smith@example.com & I'll reply.",
+     "Write to anna dot smith at example dot com and I'll reply."),
     ("es", "Escribe a info@correo.es.", "Escribe a info arroba correo punto es."),
     ("en", "It's 25°C → warm.", "It's 25 degrees Celsius to warm."),
     ("de", "Heute 18 °C, morgen 20 °C.", "Heute 18 Grad Celsius, morgen 20 Grad Celsius."),
@@ -43,9 +44,11 @@ CASES = [
     # percentages and decimals
     ("en", "About 3.5% more.", "About three point five percent more."),
     ("de", "Es sind 3,5 % mehr.", "Es sind drei Komma fünf Prozent mehr."),
-    ("de", "Berlin hat 3.755.251 Einwohner.", "Berlin hat drei Millionen siebenhundertfünfundfünfzigtausendzweihunderteinundfünfzig Einwohner."),
+    ("de", "Berlin hat 3.755.251 Einwohner.",
+     "Berlin hat drei Millionen siebenhundertfünfundfünfzigtausendzweihunderteinundfünfzig Einwohner."),
     ("en", "Pi is 3.14159.", "Pi is three point one four one five nine."),
-    ("en", "Berlin has 3,755,251 people.", "Berlin has three million, seven hundred and fifty-five thousand, two hundred and fifty-one people."),
+    ("en", "Berlin has 3,755,251 people.",
+     "Berlin has three million, seven hundred and fifty-five thousand, two hundred and fifty-one people."),
     ("fr", "La moyenne est de 12,5.", "La moyenne est de douze virgule cinq."),
     ("es", "Mide 1,80 metros.", "Mide uno punto ocho metros."),
     # ordinals and dates

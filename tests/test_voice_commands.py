@@ -41,18 +41,22 @@ POSITIVE = [
     ("Nochmal.", "de", "repeat"), ("Wie bitte?", "de", "repeat"), ("Sag das noch mal.", "de", "repeat"),
     ("Sprich bitte etwas langsamer.", "de", "slower"), ("Langsamer, bitte!", "de", "slower"),
     ("Nicht so schnell!", "de", "slower"), ("Schneller.", "de", "faster"), ("Sprich mal schneller.", "de", "faster"),
-    ("Lauter bitte.", "de", "louder"), ("Mach mal lauter.", "de", "louder"), ("Ich kann dich nicht hören.", "de", "louder"),
+    ("Lauter bitte.", "de", "louder"), ("Mach mal lauter.", "de", "louder"),
+    ("Ich kann dich nicht hören.", "de", "louder"),
     ("Leiser!", "de", "quieter"), ("Nicht so laut.", "de", "quieter"), ("Neues Gespräch.", "de", "new_conversation"),
     ("Fang von vorne an.", "de", "new_conversation"), ("Vergiss das.", "de", "forget_last"),
     ("Hilfe.", "de", "help"), ("Was kann ich sagen?", "de", "help"), ("Lass dir Zeit.", "de", "patient"),
     ("Normale Geschwindigkeit.", "de", "normal"), ("Hör auf zuzuhören.", "de", "pause"),
-    ("Ich bin wieder da.", "de", "resume"), ("Ich bin zurück.", "de", "resume"), ("Antworte auf Spanisch.", "de", "language"),
+    ("Ich bin wieder da.", "de", "resume"), ("Ich bin zurück.", "de", "resume"),
+    ("Antworte auf Spanisch.", "de", "language"),
     # Spanish
     ("¡Para!", "es", "stop"), ("Cállate, por favor.", "es", "stop"), ("Ya basta.", "es", "stop"),
     ("¿Puedes repetir?", "es", "repeat"), ("Repítelo, por favor.", "es", "repeat"), ("Otra vez.", "es", "repeat"),
-    ("¿Cómo?", "es", "repeat"), ("Más despacio, por favor.", "es", "slower"), ("Habla un poco más lento.", "es", "slower"),
+    ("¿Cómo?", "es", "repeat"), ("Más despacio, por favor.", "es", "slower"),
+    ("Habla un poco más lento.", "es", "slower"),
     ("Más rápido.", "es", "faster"), ("Más alto, por favor.", "es", "louder"), ("No te oigo.", "es", "louder"),
-    ("Más bajo.", "es", "quieter"), ("Baja el volumen.", "es", "quieter"), ("Nueva conversación.", "es", "new_conversation"),
+    ("Más bajo.", "es", "quieter"), ("Baja el volumen.", "es", "quieter"),
+    ("Nueva conversación.", "es", "new_conversation"),
     ("Empecemos de nuevo.", "es", "new_conversation"), ("Olvida eso.", "es", "forget_last"), ("Ayuda.", "es", "help"),
     ("¿Qué puedo decir?", "es", "help"), ("Tómate tu tiempo.", "es", "patient"), ("Velocidad normal.", "es", "normal"),
     ("Deja de escuchar.", "es", "pause"), ("Ya volví.", "es", "resume"), ("Habla alemán.", "es", "language"),
@@ -61,20 +65,23 @@ POSITIVE = [
     ("Répète, s'il te plaît.", "fr", "repeat"), ("Tu peux répéter ?", "fr", "repeat"), ("Pardon ?", "fr", "repeat"),
     ("Encore une fois.", "fr", "repeat"), ("Plus lentement, s'il vous plaît.", "fr", "slower"),
     ("Parle un peu plus lentement.", "fr", "slower"), ("Tu parles trop vite.", "fr", "slower"),
-    ("Plus vite !", "fr", "faster"), ("Plus fort, s'il te plaît.", "fr", "louder"), ("Je ne t'entends pas.", "fr", "louder"),
+    ("Plus vite !", "fr", "faster"), ("Plus fort, s'il te plaît.", "fr", "louder"),
+    ("Je ne t'entends pas.", "fr", "louder"),
     ("Moins fort.", "fr", "quieter"), ("Baisse le volume.", "fr", "quieter"),
     ("Nouvelle conversation.", "fr", "new_conversation"), ("On recommence.", "fr", "new_conversation"),
     ("Oublie ça.", "fr", "forget_last"), ("Aide.", "fr", "help"), ("Qu'est-ce que je peux dire ?", "fr", "help"),
     ("Prends ton temps.", "fr", "patient"), ("Vitesse normale.", "fr", "normal"), ("Arrête d'écouter.", "fr", "pause"),
     ("Je suis de retour !", "fr", "resume"), ("Parle anglais.", "fr", "language"),
     # Portuguese
-    ("Para!", "pt", "stop"), ("Pare, por favor.", "pt", "stop"), ("Chega.", "pt", "stop"), ("Cala a boca.", "pt", "stop"),
+    ("Para!", "pt", "stop"), ("Pare, por favor.", "pt", "stop"), ("Chega.", "pt", "stop"),
+    ("Cala a boca.", "pt", "stop"),
     ("Repete, por favor.", "pt", "repeat"), ("Pode repetir?", "pt", "repeat"), ("De novo.", "pt", "repeat"),
     ("Fala mais devagar, por favor.", "pt", "slower"), ("Mais devagar.", "pt", "slower"),
     ("Mais rápido.", "pt", "faster"), ("Fala mais alto.", "pt", "louder"), ("Não te ouço.", "pt", "louder"),
     ("Mais baixo, por favor.", "pt", "quieter"), ("Nova conversa.", "pt", "new_conversation"),
     ("Vamos recomeçar.", "pt", "new_conversation"), ("Esquece isso.", "pt", "forget_last"), ("Ajuda.", "pt", "help"),
-    ("O que eu posso dizer?", "pt", "help"), ("Não tenha pressa.", "pt", "patient"), ("Velocidade normal.", "pt", "normal"),
+    ("O que eu posso dizer?", "pt", "help"), ("Não tenha pressa.", "pt", "patient"),
+    ("Velocidade normal.", "pt", "normal"),
     ("Para de ouvir.", "pt", "pause"), ("Voltei!", "pt", "resume"), ("Estou de volta.", "pt", "resume"),
     ("Fala português.", "pt", "language"),
     # Whisper mislabels short clips: the phrase is still found in its own language
@@ -92,7 +99,8 @@ NEGATIVE = [
     ("Okay.", "en"), ("Can you help me with my homework?", "en"), ("Don't stop.", "en"),
     ("What can I say to my boss about the delay?", "en"), ("Pause the movie at ten.", "en"),
     ("Wie stoppe ich ein tropfendes Wasser?", "de"), ("Warum ist die Musik so laut?", "de"),
-    ("Kannst du mir helfen, eine E-Mail zu schreiben?", "de"), ("Ich bin zurück aus dem Urlaub, was gibt es Neues?", "de"),
+    ("Kannst du mir helfen, eine E-Mail zu schreiben?", "de"),
+    ("Ich bin zurück aus dem Urlaub, was gibt es Neues?", "de"),
     ("Wie spät ist es?", "de"), ("Danke schön.", "de"),
     ("¿Para qué sirve el hierro?", "es"), ("¿Cómo se dice hola en alemán?", "es"),
     ("Necesito ayuda con mi contraseña.", "es"), ("Repite conmigo: uno, dos, tres.", "es"),
@@ -269,7 +277,8 @@ def test_patient_mode_reaches_the_endpointer():
     signal = np.concatenate([voiced, np.zeros(sr, np.float32), voiced, np.zeros(3 * sr, np.float32)])
 
     def utterances(ep):
-        return [e for i in range(0, len(signal), FRAME) for e in ep.feed(signal[i:i + FRAME]) if isinstance(e, Utterance)]
+        return [e for i in range(0, len(signal), FRAME) for e in ep.feed(signal[i:i + FRAME])
+                if isinstance(e, Utterance)]
 
     state = SessionState(CommandSettings(patient_silence_ms=1500))
     ep = Endpointer(make_vad("energy"), min_silence_ms=state.end_of_turn_silence_ms(500))

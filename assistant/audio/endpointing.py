@@ -208,7 +208,8 @@ class Endpointer:
                 self.last_decision = (self.offset, done, self.clock() - t0)
                 if done:  # the clock moved on while the model decided: not part of the wait
                     return self._finish(silence_run=self._silence_run, lag=self.last_decision[2])
-            if self.early and self._silence_run == self.post_roll_frames and self._speech_count >= self.min_speech_frames:
+            if (self.early and self._silence_run == self.post_roll_frames
+                    and self._speech_count >= self.min_speech_frames):
                 spoken = len(self._frames) - self._lead - self._silence_run
                 return [Pause(Utterance(audio=AudioChunk(np.concatenate(self._frames), SAMPLE_RATE),
                                         source=self.source,

@@ -30,7 +30,8 @@ class SpeechGuard(Section):
     logprob_threshold: float = Field(
         -1.0, description="...when the average log-probability is also below this (Whisper's own rule).")
     phantom_phrases: tuple[str, ...] = Field(
-        (), description="Extra phrases that count as Whisper hallucinations on non-speech (added to the built-in list).")
+        (), description="Extra phrases that count as Whisper hallucinations on non-speech "
+                        "(added to the built-in list).")
 
 
 # Learned from Whisper's training data (subtitles): credits it writes on silence or music.
@@ -49,7 +50,8 @@ SHORT_PHANTOMS = (
     "thank you", "thanks for watching", "thank you for watching", "please subscribe", "you", "bye",
     "thank you very much", "vielen dank", "danke", "danke schon", "tschuss", "merci", "merci beaucoup",
     "gracias", "gracias por ver", "obrigado", "obrigada", "grazie", "ご視聴ありがとうございました",
-    "продолжение следует", "спасибо", "字幕由amara org社区提供", "謝謝觀看", "请不吝点赞 订阅 转发 打赏支持明镜与点点栏目",
+    "продолжение следует", "спасибо", "字幕由amara org社区提供", "謝謝觀看",
+    "请不吝点赞 订阅 转发 打赏支持明镜与点点栏目",
     "music", "applause", "laughter", "silence",
 )
 

@@ -87,7 +87,8 @@ def save_audio(audio: AudioChunk, path: str | Path) -> Path:
     except OSError as e:
         raise AudioFileError(f"cannot write {p}: {e.strerror or e}") from None
     except Exception as e:  # pydub wraps ffmpeg failures in its own exception types
-        raise AudioFileError(f"cannot encode {p} as {fmt}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+        raise AudioFileError(
+            f"cannot encode {p} as {fmt}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     return p
 
 

@@ -15,7 +15,8 @@ class AudioSettings(BaseModel):
     output_device: str | int | None = Field(
         None, description="Speaker: index or part of its name; null = default.")
     vad: Literal["silero", "energy"] = Field(
-        "silero", description="Voice-activity detector: `silero` (neural, bundled model) or `energy` (no dependencies).")
+        "silero",
+        description="Voice-activity detector: `silero` (neural, bundled model) or `energy` (no dependencies).")
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="Speech probability that counts as speech.")
     end_of_turn: Literal["silence", "smart-turn", "combined"] = Field(
         "silence", description="How the end of the user's turn is decided: `silence` (a pause of "
@@ -63,7 +64,8 @@ class AudioSettings(BaseModel):
                            "away (its CPU time lost) when they do.")
     min_speech_ms: int = Field(250, ge=0, description="Shorter bursts (clicks, coughs) are ignored.")
     max_utterance_s: float = Field(30.0, gt=1, description="An utterance is cut here even without a pause.")
-    pre_roll_ms: int = Field(300, ge=0, le=2000, description="Audio kept from before speech onset, so first syllables survive.")
+    pre_roll_ms: int = Field(300, ge=0, le=2000,
+                             description="Audio kept from before speech onset, so first syllables survive.")
     min_speech_ratio: float = Field(
         0.2, ge=0, le=1, description="Utterances where the VAD heard less speech than this are not answered.")
     barge_in: bool = Field(True, description="Stop speaking as soon as the user starts talking.")

@@ -135,7 +135,8 @@ def _audio_lines(r: _Report) -> None:
         usable = [d for d in devices if d.channels(kind) > 0]
         default = next((d for d in usable if getattr(d, f"is_default_{kind}")), usable[0] if usable else None)
         if default is None:
-            r.fail(6, kind, f"no {kind} device (start PulseAudio/PipeWire or connect one; `assistant devices` lists them)")
+            r.fail(6, kind,
+                   f"no {kind} device (start PulseAudio/PipeWire or connect one; `assistant devices` lists them)")
         else:
             r.line(OK, kind, f"{default.name} ({default.default_samplerate:.0f} Hz; {len(usable)} {kind} device(s))")
 

@@ -22,7 +22,8 @@ def add_respond(sub: argparse._SubParsersAction) -> None:
                                    "and the reply spoken into an audio file.")
     p.add_argument("input", metavar="IN_AUDIO", help="any audio file ffmpeg reads (wav, flac, mp3, ogg, m4a, ...)")
     p.add_argument("-o", "--output", metavar="REPLY_AUDIO",
-                   help="where to write the spoken reply; format by extension: .wav (default), .mp3, .ogg, .opus, .flac "
+                   help="where to write the spoken reply; format by extension: "
+                        ".wav (default), .mp3, .ogg, .opus, .flac "
                         "(default: <input name>.reply.wav beside the input, or in the current folder when "
                         "the input's folder is not writable)")
     p.add_argument("--json", action="store_true", help="print the whole turn as JSON")

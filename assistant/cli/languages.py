@@ -53,7 +53,8 @@ def run_languages(args: argparse.Namespace) -> int:
     spoken = sum(1 for r in rows if not r["voice"].startswith("none"))
     good = sum(1 for r in rows if not r["voice"].startswith("none") and not r["poor_voice"])
     console.print(f"{len(rows)} languages; {spoken} with a voice, {good} of them well understood; "
-                  f"{'all allowed' if not allowed and fixed == 'auto' else 'restricted by language.languages / stt.language'}")
+                  + ("all allowed" if not allowed and fixed == "auto"
+                     else "restricted by language.languages / stt.language"))
     # The reason and the fix for the languages a user is likely to speak: those the policy names,
     # else those of the voice map.
     focus = list(config.language.languages) or sorted(configured.tts.voices)

@@ -153,7 +153,8 @@ def run_verify(args: argparse.Namespace) -> int:
         problems.append(f"the starter pack is not installed ({root} does not exist)")
     dirs = [Path(d) for d in args.dirs]
     for e in configured_models(_load(args)):
-        if e.backend == "faster-whisper" and e.present and Path(e.location).resolve() != (root / starter.WHISPER_CT2).resolve():
+        if (e.backend == "faster-whisper" and e.present
+                and Path(e.location).resolve() != (root / starter.WHISPER_CT2).resolve()):
             dirs.append(Path(e.location))
     for d in dirs:
         check = check_ct2_model(d)

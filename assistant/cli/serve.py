@@ -36,8 +36,8 @@ def run_serve(args: argparse.Namespace) -> int:
     # message over server.max_message_bytes with an error event instead of a bare close
     ws_max = max(16 * 2**20, 4 * config.server.max_message_bytes)
     app = create_app(bot)
-    server = _make_server_class()(uvicorn.Config(app, host=config.server.host, port=config.server.port, log_level="warning",
-                                    ws_max_size=ws_max))
+    server = _make_server_class()(uvicorn.Config(app, host=config.server.host, port=config.server.port,
+                                                 log_level="warning", ws_max_size=ws_max))
     server.sessions = app.state.sessions
     server.run()
     return 0

@@ -12,7 +12,8 @@ class CommandSettings(BaseModel):
     rate_step: float = Field(0.15, gt=0, le=1, description="How much one 'slower'/'faster' changes the speaking rate.")
     min_rate: float = Field(0.6, gt=0.2, le=1, description="Slowest speaking-rate factor.")
     max_rate: float = Field(1.75, ge=1, le=3, description="Fastest speaking-rate factor.")
-    volume_step_db: float = Field(4.0, gt=0, le=20, description="How much one 'louder'/'quieter' changes the volume (dB).")
+    volume_step_db: float = Field(4.0, gt=0, le=20,
+                                  description="How much one 'louder'/'quieter' changes the volume (dB).")
     min_volume_db: float = Field(-24.0, le=0, description="Quietest output gain (dB).")
     max_volume_db: float = Field(12.0, ge=0, le=24, description="Loudest output gain (dB); never clips.")
     patient_silence_ms: int = Field(

@@ -75,7 +75,9 @@ BACKENDS: dict[str, dict[str, Backend]] = {
     "stt": {
         "whisper": _B("stt", "whisper", "assistant.stt.whisper:WhisperSTT",
                       "assistant.stt.whisper:WhisperOptions", ("whisper",), "pip install openai-whisper"),
-        "faster-whisper": _B("stt", "faster-whisper", "assistant.stt.faster_whisper:FasterWhisperSTT", "assistant.stt.faster_whisper:FasterWhisperOptions", ("faster_whisper",), "pip install faster-whisper"),
+        "faster-whisper": _B("stt", "faster-whisper", "assistant.stt.faster_whisper:FasterWhisperSTT",
+                             "assistant.stt.faster_whisper:FasterWhisperOptions", ("faster_whisper",),
+                             "pip install faster-whisper"),
         "openai": _B("stt", "openai", "assistant.stt.openai:OpenAISTT",
                      "assistant.stt.openai:OpenAISTTOptions", ("httpx",), "pip install httpx"),
     },

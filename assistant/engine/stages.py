@@ -223,7 +223,8 @@ class Stages:
         """An unsure decision (candidates named) is taken again with detection on Whisper's full
         30 s window combined with the utterance's, when the backend offers it."""
         full = getattr(self.stt, "detect_language_full", None)
-        if probs is None or not decision.candidates or full is None or getattr(self.config.stt, "audio_ctx", "") != "utterance":
+        if (probs is None or not decision.candidates or full is None
+                or getattr(self.config.stt, "audio_ctx", "") != "utterance"):
             return probs, decision
         combined = language_policy.combine(probs, full(audio))
         return combined, language_policy.decide(combined, audio.duration, self.config.language, state)

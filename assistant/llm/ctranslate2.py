@@ -132,7 +132,8 @@ class CTranslate2LLM:
                                  "use an instruct/chat model")
         quantization = self._quantization()
         name = (self.options.gguf_file or source.name).removesuffix(".gguf")
-        target = converted_root(self.options) / f"{name}-{quantization}-{_fingerprint(source, self.options.gguf_file, quantization)}"
+        target = (converted_root(self.options)
+                  / f"{name}-{quantization}-{_fingerprint(source, self.options.gguf_file, quantization)}")
         if not (target / CONVERTED_INFO).is_file():
             self._convert(source, kwargs, quantization, target)
         return target
@@ -200,7 +201,8 @@ class CTranslate2LLM:
         from assistant.core.threads import budget
 
         t0 = time.monotonic()
-        self.device = "cuda" if resolve_device(self.options.device) == "cuda" and ctranslate2.get_cuda_device_count() else "cpu"
+        self.device = ("cuda" if resolve_device(self.options.device) == "cuda" and ctranslate2.get_cuda_device_count()
+                       else "cpu")
         self.model_dir = self.convert()
         info = json.loads((self.model_dir / CONVERTED_INFO).read_text())
         self._end_tokens = info["end_tokens"]

@@ -156,7 +156,8 @@ class OnnxGenAILLM:
                 raise hf._load_error(hub, e) from e
             precision = self.options.precision
             name = (self.options.gguf_file or source.name).removesuffix(".gguf")
-            target = converted_root(self.options) / f"{name}-{precision}-{_fingerprint(source, self.options.gguf_file, precision)}"
+            target = (converted_root(self.options)
+                      / f"{name}-{precision}-{_fingerprint(source, self.options.gguf_file, precision)}")
             if not (target / CONVERTED_INFO).is_file():
                 self._convert(helper, source, kwargs, target)
         try:

@@ -103,7 +103,8 @@ STARTER = Pack(
     ct2_dirs=("whisper-base-ct2",),
     licences={"whisper-base-ct2": "MIT", "smollm2-135m-instruct": "Apache-2.0", "piper": "CC0 (voice)",
               "smart-turn": "BSD-2-Clause",
-              "qwen2.5-coder-0.5b-instruct": "Apache-2.0 (upstream Qwen2.5-Coder-0.5B-Instruct; the packages state none)"},
+              "qwen2.5-coder-0.5b-instruct":
+                  "Apache-2.0 (upstream Qwen2.5-Coder-0.5B-Instruct; the packages state none)"},
 )
 
 _DERIVED_FOR = STARTER.id  # the derived files are made from this pack's files

@@ -218,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.core.errors import AssistantError
 
     p = argparse.ArgumentParser(prog="python -m assistant.stt.ct2_convert",
-                                description="Convert a CTranslate2 (faster-whisper) Whisper model to an openai-whisper checkpoint.")
+                                description="Convert a CTranslate2 (faster-whisper) Whisper model "
+                                            "to an openai-whisper checkpoint.")
     p.add_argument("src", help="faster-whisper model directory (with model.bin)")
     p.add_argument("dst", help="openai-whisper checkpoint to write (.pt)")
     args = p.parse_args(argv)

@@ -145,10 +145,13 @@ def _urls(s: str, lang: str) -> str:
 
 _SYMBOL_CURRENCY = {"$": "USD", "US$": "USD", "R$": "BRL", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "CHF": "CHF"}
 _NUM = r"\d{1,3}(?:[.,\s ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
-_CUR_BEFORE = re.compile(rf"(US\$|R\$|[$€£¥₹])\s?({_NUM})(?:\s?(million|billion|Millionen|Milliarden|millones|millions|milhões))?")
-_CUR_AFTER = re.compile(rf"({_NUM})\s?(€|\$|£|EUR|USD|GBP|CHF|BRL|euros?|Euro|dollars?|Dollar|dólar(?:es)?|reais|pounds?|Pfund|libras?|livres?)\b|({_NUM})\s?(€|\$|£)")
+_CUR_BEFORE = re.compile(rf"(US\$|R\$|[$€£¥₹])\s?({_NUM})"
+                         r"(?:\s?(million|billion|Millionen|Milliarden|millones|millions|milhões))?")
+_CUR_AFTER = re.compile(rf"({_NUM})\s?(€|\$|£|EUR|USD|GBP|CHF|BRL|euros?|Euro|dollars?|Dollar|dólar(?:es)?|reais"
+                        rf"|pounds?|Pfund|libras?|livres?)\b|({_NUM})\s?(€|\$|£)")
 _PERCENT = re.compile(rf"({_NUM})\s?%")
-_TIME = re.compile(r"\b([01]?\d|2[0-3])[:h]([0-5]\d)\b(?:\s?(a\.?m\.?|p\.?m\.?|Uhr|h)\b)?|\b(1[0-2]|0?[1-9])\s?(a\.?m\.?|p\.?m\.?)(?=\W|$)",
+_TIME = re.compile(r"\b([01]?\d|2[0-3])[:h]([0-5]\d)\b(?:\s?(a\.?m\.?|p\.?m\.?|Uhr|h)\b)?"
+                   r"|\b(1[0-2]|0?[1-9])\s?(a\.?m\.?|p\.?m\.?)(?=\W|$)",
                    re.IGNORECASE)
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _ORD_EN = re.compile(r"\b(\d+)(st|nd|rd|th)\b")
@@ -166,7 +169,8 @@ def _value(text: str, lang: str) -> float | int | None:
     elif "," in t or "." in t:
         mark = "," if "," in t else "."
         groups = t.split(mark)
-        thousands = len(groups) > 2 or (len(groups[-1]) == 3 and (mark == "." if lang in COMMA_DECIMAL else mark == ","))
+        thousands = len(groups) > 2 or (len(groups[-1]) == 3
+                                        and (mark == "." if lang in COMMA_DECIMAL else mark == ","))
         t = t.replace(mark, "") if thousands else t.replace(mark, ".")
     try:
         v = float(t)
@@ -321,7 +325,8 @@ def _clock(m: re.Match, lang: str) -> str | None:
     if lang == "es":  # "a las nueve y media": the article is usually written already
         return f"{'una' if h == 1 else hw}" + (f" y {mw}" if mi else " en punto")
     if lang == "pt":
-        return f"{'uma' if h == 1 else 'duas' if h == 2 else hw}" + (f" e {mw}" if mi else " horas" if h != 1 else " hora")
+        return (f"{'uma' if h == 1 else 'duas' if h == 2 else hw}"
+                + (f" e {mw}" if mi else " horas" if h != 1 else " hora"))
     return f"{hw} {mw}".strip()
 
 

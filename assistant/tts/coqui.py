@@ -90,8 +90,9 @@ class CoquiTTS:
         except AssistantError:
             raise
         except ImportError as error:
-            raise MissingDependencyError(f"coqui model '{what}' needs a package that is not installed: {error}",
-                                         "install it (pip install 'coqui-tts[languages]' has the phonemizers)") from error
+            raise MissingDependencyError(
+                f"coqui model '{what}' needs a package that is not installed: {error}",
+                "install it (pip install 'coqui-tts[languages]' has the phonemizers)") from error
         except Exception as error:  # a corrupt checkpoint, a config that doesn't match it, ...
             if name:
                 self._raise_if_not_cached(name, error)

@@ -48,7 +48,8 @@ class OpenAITTSOptions(BackendOptions):
     sample_rate: int = Field(24000, ge=8000, le=96000, description=(
         "Rate of `pcm` answers (raw samples carry none; OpenAI and Kokoro send 24000), and the rate "
         "compressed formats are decoded to. `wav` answers state their own."))
-    speed: float | None = Field(None, ge=0.25, le=4.0, description="Speaking speed, 0.25 to 4; none: the server's (1.0).")
+    speed: float | None = Field(None, ge=0.25, le=4.0,
+                                description="Speaking speed, 0.25 to 4; none: the server's (1.0).")
     instructions: str | None = Field(None, description=(
         "How to speak (tone, accent, pace), for models that take it (gpt-4o-mini-tts)."))
     languages: list[str] | None = Field(None, description=(

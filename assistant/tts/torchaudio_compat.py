@@ -203,7 +203,8 @@ def _unavailable(package: str, reason: str) -> TorchaudioUnavailableError:
                 f"same index as torch, e.g. pip install torchaudio --index-url "
                 f"https://download.pytorch.org/whl/cpu), see {TORCHAUDIO_DOCS}")
     else:
-        hint = f"install the torchcodec build made for your torch ({_torch_version()}) and FFmpeg, see {TORCHCODEC_DOCS}"
+        hint = (f"install the torchcodec build made for your torch ({_torch_version()}) and FFmpeg, "
+                f"see {TORCHCODEC_DOCS}")
     return TorchaudioUnavailableError(reason, hint)
 
 

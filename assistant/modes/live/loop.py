@@ -246,7 +246,8 @@ class ChatLoop:
         worker = threading.Thread(target=self._turn_worker, name="turns", daemon=True)
         worker.start()
         if greet:
-            keys = (["starter"] if getattr(self.bot, "model_notes", None) else []) + ["ready"]  # starter models stand in
+            # starter models stand in
+            keys = (["starter"] if getattr(self.bot, "model_notes", None) else []) + ["ready"]
             for key in keys:
                 for chunk in self.engine.message_audio(key, self.bot.config.language.default):
                     self.sink.play(chunk)
@@ -386,4 +387,5 @@ def _volume_only(state, chunk: AudioChunk) -> AudioChunk:
     """A cue at the session's volume (not its speaking rate: a cue is a sound, not speech)."""
     from assistant.commands.session import apply_gain
 
-    return chunk if abs(state.volume - 1.0) < 1e-3 else AudioChunk(apply_gain(chunk.samples, state.volume), chunk.sample_rate)
+    return (chunk if abs(state.volume - 1.0) < 1e-3
+            else AudioChunk(apply_gain(chunk.samples, state.volume), chunk.sample_rate))
