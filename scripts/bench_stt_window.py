@@ -188,7 +188,8 @@ def language_cost(fleurs: Path, config_path: Path, scenarios: list[str], overrid
             calls = list(timed.calls)
             d = heard.decision
             rows.append({
-                "variant": variant, "scenario": scenario, "clip": name, "language": lang, "heard": d.language if d else "",
+                "variant": variant, "scenario": scenario, "clip": name, "language": lang,
+                "heard": d.language if d else "",
                 "reason": d.reason if d else "", "candidates": list(d.candidates) if d else [],
                 "seconds": round(chunk.duration, 2), "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
                 "errors": [errors.substitutions, errors.deletions, errors.insertions, errors.reference_words],
@@ -242,7 +243,8 @@ def print_language_cost(result: dict) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for s in result["summary"]:
         print(f"| {s['variant']} | {s['scenario']} | {s['language']} | {s['clips']} | {s['wer']:.1f} % "
-              f"| {s['lid']}/{s['clips']} | {s['ms_per_speech_s']} ({s['cpu_ms_per_speech_s']}) | {s['encode_s']:.2f} s | {s['detect_s']:.2f} s | {s['decode_s']:.2f} s "
+              f"| {s['lid']}/{s['clips']} | {s['ms_per_speech_s']} ({s['cpu_ms_per_speech_s']}) "
+              f"| {s['encode_s']:.2f} s | {s['detect_s']:.2f} s | {s['decode_s']:.2f} s "
               f"| {s['other_s']:.2f} s | {s['tokens_per_speech_s']:.2f} | {s['second_looks']} "
               f"({s['second_look_s']:.2f} s) | {s['candidate_turns']} | {s['retried']} | {s['full_window']} "
               f"| {s['encoder_passes']} |")

@@ -25,7 +25,8 @@ class AudioSettings(BaseModel):
                                "no waits up to max_silence_ms) or `combined` (the pause needed is chosen "
                                "from Smart Turn's probability, the speaker's own pauses in the session "
                                "and the early transcript's last words when there is one: combined_* keys).")
-    min_silence_ms: int = Field(500, ge=100, le=5000, description="Silence that ends an utterance (end_of_turn: silence).")
+    min_silence_ms: int = Field(500, ge=100, le=5000,
+                                description="Silence that ends an utterance (end_of_turn: silence).")
     smart_turn_silence_ms: int = Field(
         200, ge=64, le=2000, description="smart-turn: the pause after which the model is asked.")
     max_silence_ms: int = Field(
