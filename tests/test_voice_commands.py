@@ -353,3 +353,17 @@ def test_language_commands_with_the_verb_misheard(text, language, code):
                                   "Learn French.", "Ich lerne Deutsch.", "Speak Germany.", "Spanish."])
 def test_a_language_name_alone_is_not_a_language_command(text):
     assert parse(text, "en", ask=True) is None
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("Wake up. Wake up.", "resume"), ("Speak my language. Speak my language.", "language"),
+    ("stop. stop.", "stop"), ("Neues Gespräch. Neues Gespräch.", "new_conversation"),
+])
+def test_a_command_whisper_decoded_twice_is_one_command(text, kind):
+    cmd = parse(text, "en", session_language="en")
+    assert cmd is not None and cmd.kind == kind and cmd.certain
+
+
+@pytest.mark.parametrize("text", ["How do I stop a leak? How do I stop a leak?", "Stop and go. Stop and go. Stop."])
+def test_a_repeated_question_is_still_a_question(text):
+    assert parse(text, "en", session_language="en", ask=True) is None

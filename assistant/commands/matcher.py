@@ -75,7 +75,17 @@ def _words(text: str) -> list[str]:
     norm = normalize(text)
     strong = _STRONG.sub(" ", norm)
     words = _WEAK.sub(" ", strong).split() or strong.split()
-    return [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]  # "stop stop stop"
+    return _once([w for i, w in enumerate(words) if i == 0 or w != words[i - 1]])  # "stop stop stop"
+
+
+def _once(words: list[str]) -> list[str]:
+    """A phrase said (or decoded) twice or more in a row, once: Whisper repeats a short clip's
+    whole text ("Wake up. Wake up." for "Wake up.")."""
+    n = len(words)
+    for period in range(1, n // 2 + 1):
+        if n % period == 0 and words == words[:period] * (n // period):
+            return words[:period]
+    return words
 
 
 def key(text: str) -> tuple[str, ...]:
@@ -184,6 +194,21 @@ def _fuzzy(text: str, order: list[str], table: dict[str, list[tuple[str, str, st
     return best
 
 
+def closest(text: str, order: list[str] | tuple[str, ...] = LANGUAGES) -> tuple[str, str, str, float] | None:
+    """The nearest phrase whatever its score: (kind, language, phrase, similarity), for reports
+    on why a command was missed (no threshold, no question check)."""
+    words, spoken = _heard_words(text)
+    if not words:
+        return None
+    best: tuple[str, str, str, float] | None = None
+    for lang in order:
+        for kind, phrase, phrase_words, phrase_sorted, phrase_spoken in _fuzzy_table("").get(lang, ()):
+            score = similarity(words, phrase_words, phrase_sorted, spoken, phrase_spoken)
+            if best is None or score > best[3] + 1e-9:
+                best = (kind, lang, phrase, score)
+    return best
+
+
 _VERBS = {v.replace(" ", ""): v for v in language_commands.VERBS.split("|")}  # heard without spaces -> verb
 _PREPS = ("in", "auf", "en", "em", "na", "no", "dans", "op", "po", "to", "a", "al")
 _SPEAKERS = frozenset(("i", "ich", "yo", "je", "eu", "we", "wir", "you", "du", "tu", "nous", "my", "mein", "ma"))
@@ -247,9 +272,10 @@ def parse(text: str, language: str = "en", extra_phrases: dict[str, dict[str, tu
     norm = normalize(text)
     if not norm or len(norm.split()) > MAX_WORDS:
         return None
-    lang_cmd, lang_confidence = language_commands.parse(text), 1.0
+    said = " ".join(_once(norm.split()))  # "Speak my language. Speak my language."
+    lang_cmd, lang_confidence = language_commands.parse(said), 1.0
     if lang_cmd is None:
-        lang_cmd, lang_confidence = _fuzzy_language(text)
+        lang_cmd, lang_confidence = _fuzzy_language(said)
     if lang_cmd is not None:
         return Command("language", lang_cmd.language, lang_cmd.language or reply_language or language,
                        lang_cmd.confirmation, text, round(lang_confidence, 3))
