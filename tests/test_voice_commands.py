@@ -367,3 +367,26 @@ def test_a_command_whisper_decoded_twice_is_one_command(text, kind):
 @pytest.mark.parametrize("text", ["How do I stop a leak? How do I stop a leak?", "Stop and go. Stop and go. Stop."])
 def test_a_repeated_question_is_still_a_question(text):
     assert parse(text, "en", session_language="en", ask=True) is None
+
+
+@pytest.mark.parametrize("heard,language,kind", [  # Whisper base on SVOX Pico's German (tests/data/commands)
+    ("Lizer-bit", "de", "quieter"), ("Sprichlotta", "de", "louder"), ("Lasst ihr Zeit.", "de", "patient"),
+])
+def test_a_command_misspelt_as_it_sounds_is_acted_on(heard, language, kind):
+    cmd = parse(heard, language, session_language=language, ask=True)
+    assert cmd is not None and cmd.kind == kind and cmd.certain
+
+
+@pytest.mark.parametrize("text,language", [  # sound alike, but only near: never acted on
+    ("Wasser", "de"), ("auf der", "de"), ("weitere", "de"), ("worden", "de"), ("notas de", "pt"), ("duas", "pt"),
+])
+def test_words_that_only_sound_near_a_command_are_not_acted_on(text, language):
+    cmd = parse(text, language, session_language=language, ask=True)
+    assert cmd is None or not cmd.certain
+
+
+def test_the_sound_key_folds_spellings_of_one_sound():
+    from assistant.commands.matcher import sound
+
+    assert sound("lizer") == sound("leiser") and sound("sprichlotta") == sound("sprichlauter")
+    assert sound("stop") != sound("step") and sound("wasser") != sound("faster")
