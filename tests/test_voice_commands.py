@@ -390,3 +390,20 @@ def test_the_sound_key_folds_spellings_of_one_sound():
 
     assert sound("lizer") == sound("leiser") and sound("sprichlotta") == sound("sprichlauter")
     assert sound("stop") != sound("step") and sound("wasser") != sound("faster")
+
+
+@pytest.mark.parametrize("text,language,kind", [
+    ("Speak up, I can't hear you.", "en", "louder"), ("Bitte sprich lauter. Ich kann dich nicht hören.", "de", "louder"),
+    ("Stop. Stop talking!", "en", "stop"), ("Para, cállate.", "es", "stop"),
+])
+def test_several_clauses_that_are_each_the_same_command(text, language, kind):
+    cmd = parse(text, language, session_language=language, ask=True)
+    assert cmd is not None and cmd.kind == kind and cmd.certain and cmd.text == text
+
+
+@pytest.mark.parametrize("text,language", [
+    ("Stop. How do I stop a leak?", "en"), ("Stop, go faster.", "en"), ("Pause. Pause the movie at ten.", "en"),
+    ("Repite conmigo: uno, dos, tres.", "es"), ("Louder, then quieter, then louder.", "en"),
+])
+def test_clauses_that_are_not_all_the_same_command_are_no_command(text, language):
+    assert parse(text, language, session_language=language, ask=True) is None

@@ -25,7 +25,7 @@ The command's effects live in :mod:`assistant.commands.session`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from rapidfuzz import fuzz
@@ -287,6 +287,28 @@ def language_order(session_language: str | None, detected: str) -> list[str]:
 def parse(text: str, language: str = "en", extra_phrases: dict[str, dict[str, tuple[str, ...]]] | None = None,
           reply_language: str | None = None, session_language: str | None = None,
           ask: bool = False) -> Command | None:
+    """The voice command ``text`` is, or None; see ``parse_one``. An utterance of several
+    sentences or clauses ("Speak up, I can't hear you.") is a command when it is none as a
+    whole but each part is the same command; its confidence is the least sure part's."""
+    whole = parse_one(text, language, extra_phrases, reply_language, session_language, ask)
+    if whole is not None:
+        return whole
+    parts = [p for p in _CLAUSES.split(text) if key(p)]
+    if not 2 <= len(parts) <= 3 or len(normalize(text).split()) > MAX_WORDS:
+        return None
+    found = [parse_one(p, language, extra_phrases, reply_language, session_language, ask) for p in parts]
+    if any(c is None for c in found) or len({(c.kind, c.argument) for c in found}) > 1:  # type: ignore[union-attr]
+        return None
+    least = min(found, key=lambda c: c.confidence)  # type: ignore[union-attr]
+    return replace(least, text=text)  # type: ignore[arg-type]
+
+
+_CLAUSES = re.compile(r"[,.;:!?¡¿]+")
+
+
+def parse_one(text: str, language: str = "en", extra_phrases: dict[str, dict[str, tuple[str, ...]]] | None = None,
+              reply_language: str | None = None, session_language: str | None = None,
+              ask: bool = False) -> Command | None:
     """The voice command ``text`` is, or None.
 
     ``language``: what Whisper detected. ``session_language``: the conversation's language
