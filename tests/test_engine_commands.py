@@ -313,3 +313,67 @@ def test_a_realtime_turn_dropped_by_stop_before_it_started_is_logged(tmp_path):
     assert rec["session"] == rt.session.id and "stop" in rec["notice"]
     done = [e for e in sent if e["type"] == "response.done"][-1]["response"]
     assert done["status"] == "cancelled" and str(rec["id"]).endswith(f"-{done['metadata']['turn']}")
+
+
+class ByLanguageSTT(FakeSTT):
+    """Detects ``probs``; transcribes each language as ``texts`` says (what Whisper does with a
+    short German command it took for Chinese: other words in the wrong language)."""
+
+    def __init__(self, texts, probs):
+        super().__init__(probs=probs)
+        self.texts = texts
+
+    def transcribe(self, audio, *, language=None, initial_prompt=None):
+        self.text = self.texts[language]
+        return super().transcribe(audio, language=language, initial_prompt=initial_prompt)
+
+
+def german_session(tmp_path, texts, probs, llm=None):
+    stt = ByLanguageSTT(texts, probs)
+    engine, _ = make(tmp_path, llm=llm or FakeLLM(reply="Eine Antwort."), stt=stt, overrides=OFF)
+    session = engine.new_session()
+    session.language.previous = "de"
+    return engine, session, stt
+
+
+def test_a_short_command_taken_for_another_language_is_heard_again_in_the_sessions(tmp_path):
+    llm = FakeLLM(reply="Eine Antwort.")
+    engine, session, stt = german_session(tmp_path, {"zh": "老的,B字。", "de": "Lauter, bitte."},
+                                          {"zh": 0.97, "de": 0.02, "en": 0.01}, llm)
+    turn = engine.run(session, Utterance(tone(1.2), source="test", speech_ratio=0.9), ReplySink(), LIVE)
+    assert turn.status == "command" and turn.command == "louder" and not llm.seen
+    assert turn.decision.language == "de" and turn.decision.reason == "session-command"
+    assert turn.transcript.text == "Lauter, bitte." and "stt_session_language" in turn.timings_ms
+    assert [c for c in stt.calls if c[0] == "transcribe"] == [("transcribe", "zh"), ("transcribe", "de")]
+    assert session.language.previous == "de"
+
+
+def test_heard_again_only_a_command_replaces_what_was_heard(tmp_path):
+    llm = FakeLLM(reply="Eine Antwort.")  # the second hearing is a question: the first one stands
+    engine, session, stt = german_session(tmp_path, {"en": "What time is it?", "de": "Wie spät ist es?"},
+                                          {"en": 0.97, "de": 0.02, "fr": 0.01}, llm)
+    turn = engine.run(session, Utterance(tone(1.2), source="test", speech_ratio=0.9), ReplySink(), LIVE)
+    assert turn.status == "ok" and turn.transcript.text == "What time is it?" and turn.decision.language == "en"
+    assert len(llm.seen) == 1
+
+
+@pytest.mark.parametrize("seconds,probs,heard", [
+    (4.0, {"zh": 0.97, "de": 0.02, "en": 0.01}, "老的,B字。"),  # too long to be a command
+    (1.2, {"de": 0.9, "en": 0.05, "fr": 0.05}, "Lauter Dinge."),  # in the session's language already
+    (1.2, {"en": 0.97, "de": 0.02, "fr": 0.01}, "Stop."),  # a command as heard
+])
+def test_no_second_hearing_when_it_cannot_help(tmp_path, seconds, probs, heard):
+    texts = {lang: heard for lang in probs} | {"de": heard if probs["de"] > 0.5 else "Lauter, bitte."}
+    engine, session, stt = german_session(tmp_path, texts, probs)
+    turn = engine.run(session, Utterance(tone(seconds), source="test", speech_ratio=0.9), ReplySink(), LIVE)
+    assert len([c for c in stt.calls if c[0] == "transcribe"]) == 1
+    assert "stt_session_language" not in turn.timings_ms and turn.decision.reason != "session-command"
+
+
+def test_the_second_hearing_can_be_turned_off(tmp_path):
+    stt = ByLanguageSTT({"zh": "老的,B字。", "de": "Lauter, bitte."}, {"zh": 0.97, "de": 0.02, "en": 0.01})
+    engine, _ = make(tmp_path, stt=stt, overrides=OFF + ["commands.session_language_s=0"])
+    session = engine.new_session()
+    session.language.previous = "de"
+    turn = engine.run(session, Utterance(tone(1.2), source="test", speech_ratio=0.9), ReplySink(), LIVE)
+    assert turn.command is None and len([c for c in stt.calls if c[0] == "transcribe"]) == 1

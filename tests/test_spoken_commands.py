@@ -16,20 +16,22 @@ from pathlib import Path
 import pytest
 
 from assistant.commands import parse
+from assistant.commands.matcher import closest, language_order
 from tests.shared import starter_model
 
 pytestmark = pytest.mark.slow
 
 DATA = Path(__file__).parent / "data" / "commands"
 LANGUAGES = ("en", "de", "es", "fr", "pt")
-# Recall floors (acted on without asking; acted on or asked about), a margin below the figures
-# measured (README). Most misses are Whisper's: words it did not hear (Pico fr/de, espeak pt) or
-# a short clip taken for another language; the target is 95 %.
-# Measured with everything merged (6 December 2026): recall en 86.7, de 68.9, es 88.9, fr 53.3, pt 4.4 %;
-# acted on or asked 86.7, 73.3, 93.3, 64.4, 11.1 %. Portuguese is spoken by espeak-ng, which Whisper
-# base rarely understands (Thai, Japanese, English for most clips): reported, not held to a floor.
-RECALL_FLOOR = {"en": 0.78, "de": 0.6, "es": 0.8, "fr": 0.45, "pt": 0.0}
-RECALL_OR_ASK_FLOOR = {"en": 0.78, "de": 0.64, "es": 0.84, "fr": 0.55, "pt": 0.0}
+# Recall floors (acted on without asking; acted on or asked about), about three clips below the
+# figures measured (README). Most misses are Whisper's: words it did not hear (Pico fr/de, espeak
+# pt); a short clip taken for another language is heard again in the session's (as the engine
+# does: assistant/engine/commands.py). The target is 95 %.
+# Measured 6 December 2026: recall en 91.1, de 77.8, es 95.6, fr 55.6, pt 17.8 %; acted on or
+# asked 93.3, 84.4, 100, 66.7, 37.8 %. Portuguese is spoken by espeak-ng, which Whisper base
+# rarely understands.
+RECALL_FLOOR = {"en": 0.84, "de": 0.7, "es": 0.88, "fr": 0.48, "pt": 0.1}
+RECALL_OR_ASK_FLOOR = {"en": 0.86, "de": 0.77, "es": 0.93, "fr": 0.6, "pt": 0.3}
 
 
 def manifest() -> list[dict[str, str]]:
@@ -66,6 +68,7 @@ def heard() -> list[dict]:
     from assistant.engine.stages import Stages
     from assistant.language.policy import LanguageState
     from assistant.core.types import Utterance
+    from assistant.engine.commands import in_session_language
 
     model = starter_model("whisper-base-ct2")
     root = Path(__file__).resolve().parents[1]
@@ -76,10 +79,15 @@ def heard() -> list[dict]:
     for row in manifest():
         audio = load_audio(DATA / row["file"], 16000)
         state = LanguageState(previous=row["language"])  # the session has been speaking this language
-        result = stages.recognise(Utterance(audio, source=row["file"], speech_ratio=0.9), state, {})
+        utterance = Utterance(audio, source=row["file"], speech_ratio=0.9)
+        first = stages.recognise(utterance, state, {})
+        # as the engine does: a short clip taken for another language is heard again in the session's
+        result = in_session_language(stages, utterance, first, row["language"], cfg.commands, {})
         text = result.transcript.text if result.transcript is not None else ""
         detected = result.decision.language if result.decision is not None else row["language"]
-        out.append({**row, "heard": text, "detected": detected})
+        first_text = first.transcript.text if first.transcript is not None else ""
+        first_language = first.decision.language if first.decision is not None else row["language"]
+        out.append({**row, "heard": text, "detected": detected, "first": f"{first_text} [{first_language}]"})
     if cache:
         Path(cache).write_text(json.dumps(out, ensure_ascii=False, indent=0), encoding="utf-8")
     return out
@@ -104,8 +112,12 @@ def test_recall_and_false_triggers_per_language(heard):
         record["outcome"] = outcome(record)
         if record["outcome"] not in ("acted",) and record["intent"] != "none" or \
                 record["intent"] == "none" and record["outcome"] != "none":
+            near = closest(record["heard"], language_order(record["language"], record["detected"]))
+            first = record.get("first", "")
+            again = f" (first {first})" if first.rsplit(" [", 1)[0] != record["heard"] else ""
             print(f"  {record['file']:28} {record['voice']:16} {record['text']!r} -> {record['heard']!r} "
-                  f"[{record['detected']}] {record['outcome']}")
+                  f"[{record['detected']}]{again} {record['outcome']}; nearest: "
+                  + (f"{near[0]}/{near[1]} {near[2]!r} {near[3]:.2f}" if near else "-"))
     print(f"{'lang':5} {'commands':>8} {'acted':>6} {'asked':>6} {'wrong':>6} {'recall':>7} {'+asked':>7} "
           f"{'questions':>9} {'false':>6} {'asked':>6}")
     for lang in LANGUAGES:

@@ -362,3 +362,58 @@ def test_language_commands_with_the_verb_misheard(text, language, code):
                                   "Learn French.", "Ich lerne Deutsch.", "Speak Germany.", "Spanish."])
 def test_a_language_name_alone_is_not_a_language_command(text):
     assert parse(text, "en", ask=True) is None
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("Wake up. Wake up.", "resume"), ("Speak my language. Speak my language.", "language"),
+    ("stop. stop.", "stop"), ("Neues Gespräch. Neues Gespräch.", "new_conversation"),
+])
+def test_a_command_whisper_decoded_twice_is_one_command(text, kind):
+    cmd = parse(text, "en", session_language="en")
+    assert cmd is not None and cmd.kind == kind and cmd.certain
+
+
+@pytest.mark.parametrize("text", ["How do I stop a leak? How do I stop a leak?", "Stop and go. Stop and go. Stop."])
+def test_a_repeated_question_is_still_a_question(text):
+    assert parse(text, "en", session_language="en", ask=True) is None
+
+
+@pytest.mark.parametrize("heard,language,kind", [  # Whisper base on SVOX Pico's German (tests/data/commands)
+    ("Lizer-bit", "de", "quieter"), ("Sprichlotta", "de", "louder"), ("Lasst ihr Zeit.", "de", "patient"),
+])
+def test_a_command_misspelt_as_it_sounds_is_acted_on(heard, language, kind):
+    cmd = parse(heard, language, session_language=language, ask=True)
+    assert cmd is not None and cmd.kind == kind and cmd.certain
+
+
+@pytest.mark.parametrize("text,language", [  # sound alike, but only near: never acted on
+    ("Wasser", "de"), ("auf der", "de"), ("weitere", "de"), ("worden", "de"), ("notas de", "pt"), ("duas", "pt"),
+])
+def test_words_that_only_sound_near_a_command_are_not_acted_on(text, language):
+    cmd = parse(text, language, session_language=language, ask=True)
+    assert cmd is None or not cmd.certain
+
+
+def test_the_sound_key_folds_spellings_of_one_sound():
+    from assistant.commands.matcher import sound
+
+    assert sound("lizer") == sound("leiser") and sound("sprichlotta") == sound("sprichlauter")
+    assert sound("stop") != sound("step") and sound("wasser") != sound("faster")
+
+
+@pytest.mark.parametrize("text,language,kind", [
+    ("Speak up, I can't hear you.", "en", "louder"),
+    ("Bitte sprich lauter. Ich kann dich nicht hören.", "de", "louder"),
+    ("Stop. Stop talking!", "en", "stop"), ("Para, cállate.", "es", "stop"),
+])
+def test_several_clauses_that_are_each_the_same_command(text, language, kind):
+    cmd = parse(text, language, session_language=language, ask=True)
+    assert cmd is not None and cmd.kind == kind and cmd.certain and cmd.text == text
+
+
+@pytest.mark.parametrize("text,language", [
+    ("Stop. How do I stop a leak?", "en"), ("Stop, go faster.", "en"), ("Pause. Pause the movie at ten.", "en"),
+    ("Repite conmigo: uno, dos, tres.", "es"), ("Louder, then quieter, then louder.", "en"),
+])
+def test_clauses_that_are_not_all_the_same_command_are_no_command(text, language):
+    assert parse(text, language, session_language=language, ask=True) is None

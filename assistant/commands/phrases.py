@@ -95,7 +95,7 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "slower": {
         "en": ("slower", "slow down", "speak slower", "speak more slowly", "talk slower", "talk more slowly",
                "more slowly", "too fast", "you're too fast", "you're talking too fast", "not so fast",
-               "slower please", "speak slowly"),
+               "slower please", "speak slowly", "that's too fast", "it's too fast"),
         "de": ("langsamer", "sprich langsamer", "sprechen sie langsamer", "rede langsamer", "langsamer sprechen",
                "nicht so schnell", "zu schnell", "du sprichst zu schnell", "sprich langsam", "langsam"),
         "es": ("más despacio", "más lento", "habla más despacio", "habla más lento", "despacio",
@@ -107,7 +107,8 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "faster": {
         "en": ("faster", "speed up", "speak faster", "talk faster", "quicker", "more quickly", "too slow",
-               "you're too slow", "speak more quickly", "faster please", "hurry up"),
+               "you're too slow", "speak more quickly", "faster please", "hurry up", "that's too slow",
+               "it's too slow"),
         "de": ("schneller", "sprich schneller", "rede schneller", "zu langsam", "schneller sprechen",
                "du sprichst zu langsam", "sprechen sie schneller"),
         "es": ("más rápido", "habla más rápido", "más deprisa", "demasiado lento", "hablas muy lento",
@@ -133,7 +134,7 @@ PHRASES: dict[str, dict[str, tuple[str, ...]]] = {
     "quieter": {
         "en": ("quieter", "softer", "speak softer", "not so loud", "too loud", "volume down", "turn it down",
                "turn down the volume", "turn the volume down", "lower your voice", "speak more quietly", "less loud",
-               "speak quieter"),
+               "speak quieter", "it's too loud", "that's too loud", "way too loud"),
         "de": ("leiser", "sprich leiser", "mach leiser", "nicht so laut", "zu laut", "lautstärke runter",
                "leiser machen", "sprechen sie leiser"),
         "es": ("más bajo", "más bajito", "habla más bajo", "baja el volumen", "demasiado alto", "no tan alto",

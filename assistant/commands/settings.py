@@ -28,6 +28,10 @@ class CommandSettings(BaseModel):
     speakable_replies: bool = Field(
         True, description="Make replies speech-friendly for the voice (markdown, emoji, URLs, numbers); the "
                           "captions, the turn log and the history keep the original text.")
+    session_language_s: float = Field(
+        3.0, ge=0, le=30, description="An utterance this short that Whisper took for another language than the "
+                                      "session's, and that is no command as heard, is transcribed again in the "
+                                      "session's language; a command found there is the turn (0: never).")
     extra_phrases: dict[str, dict[str, tuple[str, ...]]] = Field(
         default_factory=dict,
         description="More phrasings: {kind: {language: [phrase, ...]}}, e.g. {stop: {en: [hold on]}}.")

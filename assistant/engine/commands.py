@@ -15,14 +15,20 @@ anything else is handled as an ordinary turn.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Callable
 
 from assistant import commands as voice
 from assistant.commands.matcher import yes_or_no
 from assistant.commands.replies import CANCELLED, question
 from assistant.engine.session import Session
 from assistant.commands import language as language_commands
+from assistant.commands.settings import CommandSettings
+from assistant.core.types import Utterance
+from assistant.engine.stages import Heard
+
+if TYPE_CHECKING:
+    from assistant.engine.stages import Stages
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,28 @@ def voice_command(text: str, session: Session) -> Command | None:
         say, lang = question(parsed.kind, parsed.language)
         return Command("ask", say, lang)
     return _act(parsed, session)
+
+
+def in_session_language(stages: "Stages", utterance: Utterance, heard: Heard, session_language: str | None,
+                        settings: CommandSettings, timings: dict[str, float]) -> Heard:
+    """A short utterance Whisper took for another language than the session's is heard again in
+    the session's language when it is no command as heard: on one to three words language ID is
+    a coin toss ("Lauter, bitte" as Chinese, "¡Para!" as Russian), and a command is what such a
+    short turn most often is. The second transcript is kept only when it is a command (acted on
+    or asked about); anything else stays as first heard, so a question is never rewritten."""
+    t, d = heard.transcript, heard.decision
+    if (not settings.enabled or heard.no_speech or t is None or d is None or not session_language
+            or d.language == session_language or d.reason in ("fixed", "requested")
+            or utterance.audio.duration > settings.session_language_s):
+        return heard
+    extra = settings.extra_phrases or None
+    if voice.parse(t.text, d.language, extra, session_language=session_language, ask=True) is not None:
+        return heard  # a command as heard
+    again = stages.hear_in(utterance, session_language, timings)
+    if not again.text or voice.parse(again.text, session_language, extra, session_language=session_language,
+                                     ask=True) is None:
+        return heard
+    return Heard(again, replace(d, language=session_language, reason="session-command", candidates=()))
 
 
 def _act(parsed: voice.Command, session: Session) -> Command:

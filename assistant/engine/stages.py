@@ -218,6 +218,22 @@ class Stages:
         state.previous = decision.language
         return Heard(transcript, decision)
 
+    def hear_in(self, utterance: Utterance, language: str, timings: dict[str, float]) -> Transcript:
+        """The utterance transcribed again in ``language`` (no detection): a short command heard
+        in another language than the session's is checked in the session's (engine/commands.py)."""
+        self.load(("stt",))
+        audio = utterance.audio.resampled(self.stt.sample_rate)
+        t0 = time.perf_counter()
+        try:
+            with self.stt_lock:
+                return self.stt.transcribe(audio, language=language)
+        except AssistantError:
+            raise
+        except Exception as e:
+            raise StageError("stt", f"speech recognition failed: {type(e).__name__}: {e}") from e
+        finally:
+            timings["stt_session_language"] = ms_since(t0)
+
     def _second_look(self, audio: AudioChunk, probs: dict[str, float] | None, decision: LanguageDecision,
                      state: language_policy.LanguageState) -> tuple[dict[str, float] | None, LanguageDecision]:
         """An unsure decision (candidates named) is taken again with detection on Whisper's full

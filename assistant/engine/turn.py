@@ -23,7 +23,7 @@ import numpy as np
 
 from assistant.audio.io import check_finite, load_audio
 from assistant.commands.session import SessionState
-from assistant.engine.commands import Command, CommandParsers
+from assistant.engine.commands import Command, CommandParsers, in_session_language
 from assistant.engine.session import Session
 from assistant.engine.sinks import ReplySink
 from assistant.engine.stages import Stages, ms_since
@@ -193,6 +193,10 @@ class TurnEngine:
         if not session.commands.paused:  # asleep: no thinking cue for what is most likely ignored
             sink.status("thinking")
         heard = self.stages.hear(utterance, session.language, turn.timings_ms)
+        heard = in_session_language(self.stages, utterance, heard, session.session_language,
+                                    session.commands.settings, turn.timings_ms)
+        if heard.decision is not None and heard.decision.reason == "session-command":
+            session.language.previous = heard.decision.language
         turn.transcript, turn.decision = heard.transcript, heard.decision
         if heard.no_speech:
             turn.status, turn.notice = "no_speech", f"{NO_SPEECH_NOTICE} ({heard.no_speech})"
