@@ -250,3 +250,39 @@ def test_engine_passes_the_session_to_backends_that_keep_one():
         stages.llm = llm
         assert list(stages._stream([Message("user", "hi")], "sess-1")) == ["ok"]
     assert seen == ["sess-1", "plain"]
+
+
+def test_a_multilingual_conversation_through_the_history_prefills_only_each_new_question(converted):
+    """The prompts the engine really builds (history.py): the reply-language line with the
+    question, history trimmed in blocks. Between trims the whole previous prompt and the reply
+    come from the cache, whatever the language; a barge-in keeps only what was heard."""
+    from assistant.language.instructions import insist_instruction
+    from assistant.llm.history import Conversation, History
+
+    llm = make(converted, max_new_tokens=16)
+    history = History(Conversation(system_prompt=SYSTEM.content, max_turns=4))
+    languages = ["en", "de", "es", "fr", "pt"]
+    previous: list[int] | None = None
+    reused_whole, trimmed = 0, 0
+    for i in range(9):
+        before = len(history.turns)
+        retry = insist_instruction(languages[i % 5]) if i == 3 else None  # a retry's line, kept as sent
+        msgs = history.messages(QUESTIONS[i % len(QUESTIONS)], languages[i % 5], llm.count_tokens, retry)
+        ids = prompt_ids(llm, msgs)
+        text = reply(llm, msgs, "s")
+        if previous is not None and len(history.turns) == before and before > 0 and ids[:len(previous)] == previous:
+            # the previous prompt is a prefix of this one: all of it, and the reply's tokens as far as
+            # they tokenize the same way, came from the cache
+            assert llm.last_reused >= len(previous)
+            assert llm.last_prefill <= len(ids) - len(previous)
+            reused_whole += 1
+        elif previous is not None:
+            trimmed += 1
+            assert llm.last_reused >= len(prompt_ids(llm, [SYSTEM])) - 4  # at least the system prompt
+        assert text == fresh(converted, msgs, max_new_tokens=16), f"turn {i + 1}: the cached reply differs"
+        heard = text[: max(1, len(text) // 2)] if i == 5 else text  # turn 6 interrupted
+        history.add(QUESTIONS[i % len(QUESTIONS)], heard.strip() or "ok")
+        previous = ids
+    # 9 turns, max_turns 4: trimmed to 2 after the 5th and the 8th exchange; every other turn
+    # continued the previous prompt
+    assert trimmed == 2 and reused_whole == 6
