@@ -125,6 +125,16 @@ def _llm_ctranslate2(o: Any, stage: str) -> ModelEntry:
     return replace(_llm_transformers(o, stage), backend="ctranslate2")
 
 
+def _llm_onnx_genai(o: Any, stage: str) -> ModelEntry:
+    """The same checkpoints as transformers, or a directory already converted (genai_config.json)."""
+    from dataclasses import replace
+
+    local = Path(o.model).expanduser()
+    if (local / "genai_config.json").is_file():
+        return _entry(stage, "onnxruntime-genai", o.model, local, True, True, None)
+    return replace(_llm_transformers(o, stage), backend="onnxruntime-genai")
+
+
 def _llm_openai(o: Any, stage: str) -> ModelEntry:
     return ModelEntry(stage, "openai", getattr(o, "model", "") or "", getattr(o, "base_url", ""), True, False,
                       None, None, remote=True)
@@ -189,7 +199,8 @@ def _generic(o: Any, stage: str) -> ModelEntry:
 
 _BACKENDS: dict[str, Callable[[Any, str], ModelEntry]] = {
     "whisper": _stt_whisper, "faster-whisper": _stt_faster_whisper,
-    "transformers": _llm_transformers, "ctranslate2": _llm_ctranslate2, "openai": _llm_openai,
+    "transformers": _llm_transformers, "ctranslate2": _llm_ctranslate2, "onnxruntime-genai": _llm_onnx_genai,
+    "openai": _llm_openai,
     "coqui": _tts_coqui, "espeak": _tts_espeak, "piper": _tts_piper, "pico": _tts_pico,
 }
 
@@ -233,7 +244,7 @@ def fetch(entry: ModelEntry, options: Any) -> str:
         from faster_whisper.utils import download_model
 
         return download_model(entry.name, cache_dir=options.download_root)
-    if entry.backend in ("transformers", "ctranslate2"):  # ctranslate2 converts the checkpoint at load
+    if entry.backend in ("transformers", "ctranslate2", "onnxruntime-genai"):  # the last two convert it at load
         from huggingface_hub import HfApi, snapshot_download
 
         ignore = ["*.onnx", "onnx/*", "*.gguf", "*.h5", "*.msgpack", "*.ot", "*.tflite", "openvino/*"]
