@@ -286,3 +286,31 @@ def test_a_multilingual_conversation_through_the_history_prefills_only_each_new_
     # 9 turns, max_turns 4: trimmed to 2 after the 5th and the 8th exchange; every other turn
     # continued the previous prompt
     assert trimmed == 2 and reused_whole == 6
+
+
+def test_prepare_prefills_the_trimmed_prompt_ahead_so_the_next_turn_prefills_only_its_question(converted):
+    from assistant.llm.history import Conversation, History
+
+    llm = make(converted, max_new_tokens=16)
+    history = History(Conversation(system_prompt=SYSTEM.content, max_turns=2))
+    for i in range(2):
+        msgs = history.messages(QUESTIONS[i], "en", llm.count_tokens)
+        history.add(QUESTIONS[i], reply(llm, msgs, "s").strip() or "ok")
+    msgs = history.messages(QUESTIONS[2], "de", llm.count_tokens)
+    history.add(QUESTIONS[2], reply(llm, msgs, "s").strip() or "ok")  # a third: trimmed to one
+    assert history.trimmed and len(history.turns) == 1
+    prefix = history.prefix(llm.count_tokens)
+    llm.prepare(prefix, "s")
+    ahead = llm.last_prefill
+    assert ahead > 0  # the kept exchange went in now (the trim changed what follows the system prompt)
+    msgs = history.messages(QUESTIONS[3], "es", llm.count_tokens)
+    ids = prompt_ids(llm, msgs)
+    prefix_ids = list(llm.tokenizer.apply_chat_template([m.as_dict() for m in prefix], return_dict=True)["input_ids"])
+    assert ids[:len(prefix_ids)] == prefix_ids
+    out = reply(llm, msgs, "s")
+    assert llm.last_reused >= len(prefix_ids) and llm.last_prefill == len(ids) - llm.last_reused
+    assert llm.last_prefill < ahead  # the question alone, not the history again
+    assert out == fresh(converted, msgs, max_new_tokens=16)
+    other = make(converted)
+    other.prepare(prefix, "t")  # a new conversation: a generator of its own
+    assert set(other.slots) == {"t"}

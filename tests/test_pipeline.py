@@ -262,3 +262,36 @@ def test_reply_guard_applies_to_every_turn(tmp_path, reply, finish, spoken):
     turn = bot.respond(tone())
     assert turn.reply_text == spoken
     assert " ".join(t for t, _ in tts.texts).strip() == spoken
+
+
+def test_a_kv_cache_backend_is_asked_to_prefill_the_trimmed_prompt_between_turns(tmp_path):
+    """After a turn that trimmed history, a backend that keeps the conversation's cache gets the
+    next prompt's start (system prompt and history) at once; backends without one are not asked."""
+
+    class Keeps(FakeLLM):
+        keeps_sessions = True
+
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.prepared, self.sessions = [], []
+
+        def stream(self, messages, session=None):
+            self.sessions.append(session)
+            return super().stream(messages)
+
+        def prepare(self, messages, session):
+            self.prepared.append((len(self.seen), list(messages), session))
+
+    llm = Keeps(reply="Twenty words of a reply that is short enough to keep.")
+    bot, _ = make(tmp_path, llm=llm, overrides=["conversation.max_turns=2", "language.check_reply=false"])
+    for _ in range(6):
+        bot.respond(tone())
+    # 2 turns kept, then down to 1: trimmed after the 3rd and the 5th turn
+    assert [after for after, _, _ in llm.prepared] == [3, 5]
+    for after, prefix, session in llm.prepared:
+        assert llm.seen[after][:len(prefix)] == prefix and len(llm.seen[after]) == len(prefix) + 1
+        assert session == llm.sessions[after] == bot.session.id
+    plain = FakeLLM(reply="Twenty words of a reply that is short enough to keep.")
+    bot2, _ = make(tmp_path, llm=plain, overrides=["conversation.max_turns=2", "language.check_reply=false"])
+    for _ in range(4):
+        bot2.respond(tone())  # no prepare on a backend without sessions (and no error)

@@ -63,6 +63,7 @@ class History:
     settings: Conversation
     turns: list[tuple[str, str]] = field(default_factory=list)
     _sent: tuple[str, str | None] | None = field(default=None, repr=False)  # the last prompt's user words and line
+    trimmed: bool = False  # the oldest exchanges were dropped since the last prompt (its start changed)
 
     def add(self, user: str, assistant: str) -> None:
         if self.settings.max_turns == 0:
@@ -71,6 +72,7 @@ class History:
         self.turns.append(Exchange(user, assistant, sent))
         if len(self.turns) > self.settings.max_turns:
             del self.turns[: len(self.turns) - (self.settings.max_turns + 1) // 2]
+            self.trimmed = True
 
     def clear(self) -> None:
         self.turns.clear()
@@ -89,16 +91,24 @@ class History:
         if drop == len(costs) and costs and costs[-1] <= budget:
             drop -= 1  # the newest exchange alone fits the budget: keep it
         del self.turns[:drop]
+        self.trimmed = self.trimmed or drop > 0
 
-    def messages(self, user: str, reply_language: str | None,
-                 count_tokens: Callable[[str], int], extra_instruction: str | None = None) -> list[Message]:
-        """The prompt. ``extra_instruction`` (a retry's stronger line) replaces the reply-language
-        line after the user's words."""
+    def prefix(self, count_tokens: Callable[[str], int]) -> list[Message]:
+        """The next prompt without its question: system prompt and history, trimmed as the next
+        ``messages`` will send them (an engine that keeps the KV cache can prefill it ahead)."""
         self._trim_tokens(count_tokens)
         msgs = [Message("system", self.settings.system_prompt)]
         for turn in self.turns:
             msgs += [Message("user", user_message(turn[0], getattr(turn, "instruction", None))),
                      Message("assistant", turn[1])]
+        return msgs
+
+    def messages(self, user: str, reply_language: str | None,
+                 count_tokens: Callable[[str], int], extra_instruction: str | None = None) -> list[Message]:
+        """The prompt. ``extra_instruction`` (a retry's stronger line) replaces the reply-language
+        line after the user's words."""
+        msgs = self.prefix(count_tokens)
+        self.trimmed = False
         line = extra_instruction or (language_instruction(reply_language) if reply_language else None)
         self._sent = (user, line)
         msgs.append(Message("user", user_message(user, line)))

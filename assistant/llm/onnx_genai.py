@@ -294,6 +294,27 @@ class OnnxGenAILLM:
             self.convert()
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
+    def prepare(self, messages: Sequence[Message], session: object) -> None:
+        """Prefill the start of the conversation's next prompt now (``messages``: system prompt and
+        history, no question), so the next turn prefills only its question. The engine calls it
+        when trimmed history changed the prompt's start, between turns. Only an optimisation: a
+        failure drops this conversation's cache, and the next turn prefills the whole prompt."""
+        if self.model is None:
+            raise StageError("llm", "the onnxruntime-genai LLM was used before load()")
+        chat = [m.as_dict() if isinstance(m, Message) else dict(m) for m in messages]
+        try:
+            ids = list(self.tokenizer.apply_chat_template(chat, add_generation_prompt=False,
+                                                          return_dict=True)["input_ids"])
+        except Exception:
+            return  # the turn itself will report a template error
+        if not ids or len(ids) >= self.context:
+            return
+        slot, keep = self._claim(ids, session)
+        try:
+            self._prefill(slot, ids, keep)
+        except Exception:
+            slot.generator, slot.tokens = None, []
+
     def stream(self, messages: Sequence[Message], session: object | None = None) -> Iterator[str]:
         """``session``: the conversation these messages belong to (any hashable key, e.g. the
         engine's session id); each keeps its own KV cache. None: the kept conversation whose
