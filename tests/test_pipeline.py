@@ -104,7 +104,7 @@ def test_reply_language_follows_user_and_history_is_kept(tmp_path):
     bot.respond(tone())
     system, question = llm.seen[0]
     assert system.role == "system" and "Deutsch" not in system.content  # the same prompt for every language
-    assert question.content == "Wie spät ist es?\n\n(Antworte immer auf Deutsch.)"
+    assert question.content == "Wie spät ist es?\n\nAntworte immer auf Deutsch."
     assert tts.texts[0][1] == "de"
     bot.respond(tone())
     roles = [m.role for m in llm.seen[1]]
@@ -194,7 +194,7 @@ def test_wrong_reply_language_is_regenerated_once(tmp_path):
     turn = bot.respond(tone())
     assert len(llm.seen) == 2
     # the instruction in the user's language, after their words
-    assert llm.seen[0][-1].content == "Kannst du mir helfen?\n\n(Antworte immer auf Deutsch.)"
+    assert llm.seen[0][-1].content == "Kannst du mir helfen?\n\nAntworte immer auf Deutsch."
     # the retry's instruction, in German, after the user's words (the last thing the model reads)
     assert llm.seen[1][-1].content == "Kannst du mir helfen?\n\n(Antworte ausschließlich auf Deutsch.)"
     assert turn.reply_text.startswith("Klar")
@@ -237,7 +237,7 @@ def test_language_switch_by_voice(tmp_path):
     stt.text = "What is the weather like?"
     turn = bot.respond(tone())
     assert turn.language == "en" and turn.reply_language == "es"
-    assert llm.seen[-1][-1].content.endswith("(Responde siempre en español.)")
+    assert llm.seen[-1][-1].content.endswith("\n\nResponde siempre en español.")
     stt.text = "Speak my language"
     bot.respond(tone())
     stt.text = "And tomorrow?"

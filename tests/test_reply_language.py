@@ -57,7 +57,7 @@ def test_the_language_line_and_the_retry_line_come_after_the_users_words():
     assert msgs[-1].content == "Wie spät ist es?\n\n(Antworte ausschließlich auf Deutsch.)"
     assert history.turns == [("Hallo", "Hallo! Wie kann ich helfen?")]  # the history keeps the user's words
     assert history.messages("Wie spät ist es?", "de", lambda _t: 1)[-1].content == \
-        "Wie spät ist es?\n\n(Antworte immer auf Deutsch.)"
+        "Wie spät ist es?\n\nAntworte immer auf Deutsch."
     assert history.messages("Wie spät ist es?", None, lambda _t: 1)[-1].content == "Wie spät ist es?"
 
 
@@ -74,5 +74,5 @@ def test_each_past_question_is_sent_again_with_the_line_it_was_sent_with():
     for before, after in zip(prompts, prompts[1:]):
         assert after[:len(before)] == before
     assert prompts[-1][3].content == "Wie spät ist es?\n\n(Antworte ausschließlich auf Deutsch.)"  # as it was sent
-    assert prompts[-1][5].content == "¿Qué tal?\n\n(Responde siempre en español.)"
+    assert prompts[-1][5].content == "¿Qué tal?\n\nResponde siempre en español."
     assert history.turns[1] == ("Wie spät ist es?", "reply to Wie spät ist es?")
