@@ -6,8 +6,10 @@ next turn's prompt is compared token by token with what the generator already ho
 generator is rewound to the common prefix (``rewind_to``) and only the rest is prefilled
 (``append_tokens``). The same rule covers every way the prompt can change: a new user turn (only
 its tokens are new), a reply the user interrupted (the engine keeps only what was heard, so the
-prefix ends there and the unheard tokens are dropped), history trimmed by
-``conversation.max_turns`` (the prefix ends after the system prompt), a new reply language.
+prefix ends there and the unheard tokens are dropped), history trimmed (the prefix ends after the
+system prompt; ``prepare`` prefills the trimmed prompt between turns). The engine's prompts only
+grow at their end otherwise (``assistant/llm/history.py``: a constant system prompt, the
+reply-language line with each question, history trimmed in blocks).
 
 The engine names the conversation (``stream(messages, session=...)``, its session id): each
 keeps its own generator ("slot"), so server sessions never share a cache; beyond ``sessions``
