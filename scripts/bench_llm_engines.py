@@ -20,7 +20,9 @@ transcripts) in en, de, es, fr, pt in turn, each with its reply language, as the
 --layouts: "after" is the prompt the engine builds now (history.py: the system prompt the same
 every turn, the reply-language line with the question, history trimmed in blocks); "before" is
 the earlier one (the line in the system prompt, the oldest exchange dropped every turn past
---max-turns), kept here to measure the change on the same run. qwen: the starter's
+--max-turns), kept here to measure the change on the same run. After a turn that trimmed history,
+"after" lets a KV-cache engine prefill the next prompt's start between turns, as the engine does
+(prepared_after_ms: that work, done while the user listens and speaks). qwen: the starter's
 Qwen2.5-Coder-0.5B-Instruct (the -hf directory the offline configs/cpu.yaml resolves to; the GGUF
 for onnxruntime-genai, whose converted model is made from it).
 
@@ -208,9 +210,16 @@ def conversation(llm, exchanges: int, max_turns: int, multilingual: bool = False
             check = checker.check(reply.strip(), lang)
             row["reply_language"], row["right_language"] = check.detected, check.ok
             row["reply"] = reply.strip()[:160]
+        history.add(q, reply.strip())
+        if layout == "after" and getattr(llm, "keeps_sessions", False):
+            prefix = history.prefix(llm.count_tokens)  # as the engine does between turns
+            if history.trimmed:
+                history.trimmed = False
+                t1 = time.perf_counter()
+                llm.prepare(prefix, session)
+                row["prepared_after_ms"] = round((time.perf_counter() - t1) * 1000)
         rows.append(row)
         print(json.dumps(row), flush=True)
-        history.add(q, reply.strip())
     return rows
 
 
