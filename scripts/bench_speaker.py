@@ -7,7 +7,7 @@
 
 Default (the realistic run): configs/cpu.yaml as a user runs it offline (language detected,
 the reply-language check on, its reply length, temperature and history limits), the starter
-fallback choosing the models as for a user (Whisper base, Qwen2.5-Coder-0.5B through CTranslate2
+fallback choosing the models as for a user (Whisper base, Qwen2.5-Coder-0.5B through the shipped engine
 or --llm / --llm-gguf, Piper joe for English, Pico for de/es/fr, espeak-ng for pt), questions cycling through FLEURS
 clips in five languages in one conversation, so the history grows over all --turns.
 --english: the earlier, easiest run kept for continuity (English clips, language fixed, reply
@@ -87,22 +87,20 @@ def speech_only(path: Path) -> np.ndarray:
     return y
 
 
-def realistic_config(log: Path, llm: str, gguf: Path | None) -> tuple[dict, list[str]]:
+def realistic_config(log: Path, llm: str | None, gguf: Path | None) -> tuple[dict, list[str]]:
     """configs/cpu.yaml as a user runs it on this machine: nothing of it changed but the log and
     the benchmark's own switches, so the starter fallback decides the models exactly as for a user
-    (run offline: Whisper base, Qwen2.5-Coder-0.5B through CTranslate2, Piper joe for English, Pico
-    for de/es/fr/it, espeak-ng for pt). ``llm``/``gguf`` swap in another LLM engine on the starter's
-    Qwen GGUF (or the GGUF given)."""
+    (run offline: Whisper base, Qwen2.5-Coder-0.5B through the shipped LLM engine, Piper joe for
+    English, Pico for de/es/fr/it, espeak-ng for pt). ``llm`` swaps in another LLM engine on the
+    same model (the starter fallback resolves it the same way); ``gguf`` another model."""
     import yaml
 
     cfg = yaml.safe_load((ROOT / "configs" / "cpu.yaml").read_text())
     used = ["configs/cpu.yaml (the starter fallback in place of missing hub models)"]
-    if llm != "ctranslate2" or gguf is not None:
-        if gguf is None:
-            qwen = starter_dir() / "qwen2.5-coder-0.5b-instruct"
-            gguf = next(qwen.glob("*.gguf"), None) if qwen.is_dir() else None
-        shipped = cfg["llm"]
-        cfg["llm"] = {"backend": llm, "max_new_tokens": shipped.get("max_new_tokens", 120),
+    shipped = cfg["llm"]
+    if (llm is not None and llm != shipped["backend"]) or gguf is not None:
+        cfg["llm"] = {"backend": llm or shipped["backend"], "model": shipped["model"],
+                      "max_new_tokens": shipped.get("max_new_tokens", 120),
                       "temperature": shipped.get("temperature", 0.7), "warmup": True}
         if gguf is not None:
             cfg["llm"].update(model=str(gguf.parent), gguf_file=gguf.name)
@@ -114,7 +112,7 @@ def realistic_config(log: Path, llm: str, gguf: Path | None) -> tuple[dict, list
 
 
 def write_config(path: Path, log: Path, overrides: list[str], voice: str = "espeak", english: bool = True,
-                 llm: str = "ctranslate2", gguf: Path | None = None) -> list[str]:
+                 llm: str | None = None, gguf: Path | None = None) -> list[str]:
     """The chat config (YAML) and the starter models it uses. english: the fixed-language run
     (``voice``: espeak, or piper with the starter pack's en_US-joe-medium, warmed at start-up);
     else the realistic one (``realistic_config``)."""
@@ -186,7 +184,7 @@ def _wait_idle(chat: subprocess.Popen, log: Path, out: Path, n_before: int, dead
 
 
 def run(turns: int, quick: bool, overrides: list[str], timeout: float = 600.0, voice: str = "espeak",
-        english: bool = True, llm: str = "ctranslate2", gguf: Path | None = None) -> dict:
+        english: bool = True, llm: str | None = None, gguf: Path | None = None) -> dict:
     questions = clips(quick, english)
     if not questions:
         return {"skipped": f"no recorded questions under {SHARED}"}
@@ -300,6 +298,12 @@ def analyse(audio: np.ndarray, played: list[tuple[float, int, int, np.ndarray]],
     }
 
 
+def shipped_llm() -> str:
+    import yaml
+
+    return yaml.safe_load((ROOT / "configs" / "cpu.yaml").read_text())["llm"]["backend"]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--turns", type=int, default=20)
@@ -309,9 +313,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="the English voice: espeak-ng, or the starter pack's Piper joe-medium")
     ap.add_argument("--english", action="store_true",
                     help="the earlier fixed-language run: English clips, language fixed, reply check off, 48 tokens")
-    ap.add_argument("--llm", choices=("ctranslate2", "onnxruntime-genai"), default="ctranslate2",
-                    help="the LLM backend of the realistic run (onnxruntime-genai keeps the KV cache)")
-    ap.add_argument("--llm-gguf", type=Path, help="a GGUF chat model for the realistic run (default: starter SmolLM2)")
+    ap.add_argument("--llm", choices=("ctranslate2", "onnxruntime-genai"), default=None,
+                    help="the LLM backend of the realistic run (default: configs/cpu.yaml's; "
+                         "onnxruntime-genai keeps the KV cache)")
+    ap.add_argument("--llm-gguf", type=Path,
+                    help="a GGUF chat model for the realistic run (default: the starter's Qwen)")
     ap.add_argument("--json", type=Path)
     a = ap.parse_args(argv)
     if a.llm_gguf is not None and not a.llm_gguf.is_file():
@@ -322,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
                  llm=a.llm, gguf=a.llm_gguf)
     result["run"] = "english-fixed" if english else "realistic-multilingual"
     result["voice"] = a.voice if english else "piper en + espeak"
-    result["llm"] = "ctranslate2" if english else a.llm
+    result["llm"] = "ctranslate2" if english else (a.llm or shipped_llm())
     result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     text = json.dumps(result, indent=1)
     if a.json:

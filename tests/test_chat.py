@@ -292,7 +292,7 @@ def test_llm_failure_mid_reply_keeps_what_was_said_and_reports(tmp_path):
     # what was said is in the history as heard (and in the turn's record); the rest is not
     assert loop.turns[0].reply_text == "This part gets said."
     assert [m.content for m in loop.bot.history.messages("next", "en", len)[-3:-1]] == [
-        loop.turns[0].text, "This part gets said."]
+        f"{loop.turns[0].text}\n\nAlways answer in English.", "This part gets said."]
 
 
 def test_a_language_without_voice_is_captioned_and_said_in_the_default_language(tmp_path):

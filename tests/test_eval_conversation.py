@@ -211,17 +211,19 @@ def test_reply_language_judge():
 # ------------------------------------------------------------------ real models (slow)
 
 # Floors for the starter pack as `configs/cpu.yaml` runs it offline (the starter fallback:
-# Whisper base int8 greedy, Qwen2.5-Coder-0.5B through CTranslate2, greedy here so the slice repeats;
-# Piper joe speaks English, Pico German, Spanish and French; the questions asked by Piper joe (en)
-# and Pico), set from the measured slice with a margin. MEASURED is what the slice gave on
-# 6 December 2026; the whole evaluation's table is in docs/quality.md.
+# Whisper base int8 greedy, Qwen2.5-Coder-0.5B through onnxruntime-genai int4, greedy here so the
+# slice repeats; Piper joe speaks English, Pico German, Spanish and French; the questions asked by
+# Piper joe (en) and Pico), set from the measured slice with a margin. MEASURED is what the slice
+# gave on 6 December 2026 (CTranslate2 int8 with the earlier prompt: the same but es degenerate 0.0,
+# reply_wer en 0.07, de 0.07, fr 0.17); es degenerate is at its floor: "El día viene después del lunes." is
+# counted as an echo of the question. The whole evaluation's table is in docs/quality.md.
 SLICE = ("en", "de", "es", "fr")
-MEASURED = {  # the slice (greedy), 52 s on the 2-core CPU
-    "en": {"lid_accuracy": 1.0, "wer": 0.0, "right_language": 1.0, "degenerate": 0.0, "reply_wer": 0.07,
+MEASURED = {  # the slice (greedy), 3 minutes on the 2-core CPU at load 11
+    "en": {"lid_accuracy": 1.0, "wer": 0.0, "right_language": 1.0, "degenerate": 0.0, "reply_wer": 0.13,
            "correct": 1.0},
-    "de": {"lid_accuracy": 1.0, "wer": 0.0, "right_language": 1.0, "degenerate": 0.0, "reply_wer": 0.07},
-    "es": {"lid_accuracy": 1.0, "wer": 0.12, "right_language": 1.0, "degenerate": 0.0, "reply_wer": 0.0},
-    "fr": {"lid_accuracy": 1.0, "wer": 0.12, "right_language": 1.0, "degenerate": 0.0, "reply_wer": 0.17},
+    "de": {"lid_accuracy": 1.0, "wer": 0.0, "right_language": 1.0, "degenerate": 0.0, "reply_wer": 0.16},
+    "es": {"lid_accuracy": 1.0, "wer": 0.12, "right_language": 1.0, "degenerate": 0.33, "reply_wer": 0.0},
+    "fr": {"lid_accuracy": 1.0, "wer": 0.12, "right_language": 1.0, "degenerate": 0.0, "reply_wer": 0.05},
 }
 FLOORS = {lang: {"lid_accuracy": (">=", 0.66), "wer": ("<=", 0.35), "right_language": (">=", 0.66),
                  "degenerate": ("<=", 0.34), "reply_wer": ("<=", 0.35)} for lang in SLICE}

@@ -96,4 +96,4 @@ def test_a_turn_against_a_faulty_server_is_logged_failed_without_the_key(fault, 
     assert record["status"] == "failed" and url in record["error"]
     assert KEY not in log.read_text()
     assert not out.exists() and not tts.texts  # file mode speaks nothing of a failed reply...
-    assert bot.history.messages("next", "en", len)[1:] == [Message("user", "next")]  # ...so remembers nothing
+    assert bot.history.messages("next", None, len)[1:] == [Message("user", "next")]  # ...so remembers nothing

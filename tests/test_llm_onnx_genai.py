@@ -253,3 +253,67 @@ def test_engine_passes_the_session_to_backends_that_keep_one():
         stages.llm = llm
         assert list(stages._stream([Message("user", "hi")], "sess-1")) == ["ok"]
     assert seen == ["sess-1", "plain"]
+
+
+def test_a_multilingual_conversation_through_the_history_prefills_only_each_new_question(converted):
+    """The prompts the engine really builds (history.py): the reply-language line with the
+    question, history trimmed in blocks. Between trims the whole previous prompt and the reply
+    come from the cache, whatever the language; a barge-in keeps only what was heard."""
+    from assistant.language.instructions import insist_instruction
+    from assistant.llm.history import Conversation, History
+
+    llm = make(converted, max_new_tokens=16)
+    history = History(Conversation(system_prompt=SYSTEM.content, max_turns=4))
+    languages = ["en", "de", "es", "fr", "pt"]
+    previous: list[int] | None = None
+    reused_whole, trimmed = 0, 0
+    for i in range(9):
+        before = len(history.turns)
+        retry = insist_instruction(languages[i % 5]) if i == 3 else None  # a retry's line, kept as sent
+        msgs = history.messages(QUESTIONS[i % len(QUESTIONS)], languages[i % 5], llm.count_tokens, retry)
+        ids = prompt_ids(llm, msgs)
+        text = reply(llm, msgs, "s")
+        if previous is not None and len(history.turns) == before and before > 0 and ids[:len(previous)] == previous:
+            # the previous prompt is a prefix of this one: all of it, and the reply's tokens as far as
+            # they tokenize the same way, came from the cache
+            assert llm.last_reused >= len(previous)
+            assert llm.last_prefill <= len(ids) - len(previous)
+            reused_whole += 1
+        elif previous is not None:
+            trimmed += 1
+            assert llm.last_reused >= len(prompt_ids(llm, [SYSTEM])) - 4  # at least the system prompt
+        assert text == fresh(converted, msgs, max_new_tokens=16), f"turn {i + 1}: the cached reply differs"
+        heard = text[: max(1, len(text) // 2)] if i == 5 else text  # turn 6 interrupted
+        history.add(QUESTIONS[i % len(QUESTIONS)], heard.strip() or "ok")
+        previous = ids
+    # 9 turns, max_turns 4: trimmed to 2 after the 5th and the 8th exchange; every other turn
+    # continued the previous prompt
+    assert trimmed == 2 and reused_whole == 6
+
+
+def test_prepare_prefills_the_trimmed_prompt_ahead_so_the_next_turn_prefills_only_its_question(converted):
+    from assistant.llm.history import Conversation, History
+
+    llm = make(converted, max_new_tokens=16)
+    history = History(Conversation(system_prompt=SYSTEM.content, max_turns=2))
+    for i in range(2):
+        msgs = history.messages(QUESTIONS[i], "en", llm.count_tokens)
+        history.add(QUESTIONS[i], reply(llm, msgs, "s").strip() or "ok")
+    msgs = history.messages(QUESTIONS[2], "de", llm.count_tokens)
+    history.add(QUESTIONS[2], reply(llm, msgs, "s").strip() or "ok")  # a third: trimmed to one
+    assert history.trimmed and len(history.turns) == 1
+    prefix = history.prefix(llm.count_tokens)
+    llm.prepare(prefix, "s")
+    ahead = llm.last_prefill
+    assert ahead > 0  # the kept exchange went in now (the trim changed what follows the system prompt)
+    msgs = history.messages(QUESTIONS[3], "es", llm.count_tokens)
+    ids = prompt_ids(llm, msgs)
+    prefix_ids = list(llm.tokenizer.apply_chat_template([m.as_dict() for m in prefix], return_dict=True)["input_ids"])
+    assert ids[:len(prefix_ids)] == prefix_ids
+    out = reply(llm, msgs, "s")
+    assert llm.last_reused >= len(prefix_ids) and llm.last_prefill == len(ids) - llm.last_reused
+    assert llm.last_prefill < ahead  # the question alone, not the history again
+    assert out == fresh(converted, msgs, max_new_tokens=16)
+    other = make(converted)
+    other.prepare(prefix, "t")  # a new conversation: a generator of its own
+    assert set(other.slots) == {"t"}

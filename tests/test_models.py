@@ -350,8 +350,8 @@ def test_resolve_models_substitutes_missing_models_once(models_home, tmp_path, m
 
 
 def test_every_shipped_config_gets_the_starter_llm_and_remote_servers_stay(models_home, monkeypatch):
-    """cpu.yaml's ctranslate2 LLM is replaced like transformers (same backend kept), by the Qwen
-    model when the pack has it; an openai (server) backend is never a missing model."""
+    """cpu.yaml's onnxruntime-genai LLM is replaced like transformers (same backend kept), by the
+    Qwen model when the pack has it; an openai (server) backend is never a missing model."""
     from assistant.config import load_config
     from assistant.models import resolve_models
 
@@ -360,11 +360,11 @@ def test_every_shipped_config_gets_the_starter_llm_and_remote_servers_stay(model
     _lay_out_starter(root)
     repo = Path(__file__).resolve().parents[1] / "configs"
     new, _ = resolve_models(load_config(repo / "cpu.yaml"))
-    assert new.llm.backend == "ctranslate2" and new.llm.model == str(root / starter.LLM_GGUF).rsplit("/", 1)[0]
+    assert new.llm.backend == "onnxruntime-genai" and new.llm.model == str(root / starter.LLM_GGUF).rsplit("/", 1)[0]
     assert new.llm.gguf_file == Path(starter.LLM_GGUF).name and new.llm.max_new_tokens == 120
     (root / starter.QWEN_HF).mkdir()
     (root / starter.QWEN_HF / "config.json").write_text("{}")
-    for name, backend in (("cpu.yaml", "ctranslate2"), ("default.yaml", "transformers")):
+    for name, backend in (("cpu.yaml", "onnxruntime-genai"), ("default.yaml", "transformers")):
         new, notes = resolve_models(load_config(repo / name))
         assert (new.llm.backend, new.llm.model) == (backend, str(root / starter.QWEN_HF))
         assert "Qwen2.5-Coder-0.5B-Instruct" in notes[0]

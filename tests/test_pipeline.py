@@ -102,27 +102,33 @@ def test_reply_language_follows_user_and_history_is_kept(tmp_path):
     llm = FakeLLM(reply="Es ist jetzt drei Uhr am Nachmittag.")
     bot, tts = make(tmp_path, FakeSTT(text="Wie spät ist es?", probs={"de": 0.95, "en": 0.05}), llm)
     bot.respond(tone())
-    system = llm.seen[0][0]
-    assert system.role == "system" and system.content.endswith("Antworte immer auf Deutsch.")
+    system, question = llm.seen[0]
+    assert system.role == "system" and "Deutsch" not in system.content  # the same prompt for every language
+    assert question.content == "Wie spät ist es?\n\nAntworte immer auf Deutsch."
     assert tts.texts[0][1] == "de"
     bot.respond(tone())
     roles = [m.role for m in llm.seen[1]]
     assert roles == ["system", "user", "assistant", "user"]
 
 
-def test_history_is_bounded_by_turns_and_tokens(tmp_path):
-    llm = FakeLLM(reply=" ".join(f"word{i}" for i in range(50)))  # no loop: the reply guard keeps it whole
-    bot, _ = make(tmp_path, llm=llm, overrides=["conversation.max_turns=2", "conversation.max_tokens=120"])
-    for _ in range(4):
+def test_history_is_bounded_by_turns_and_tokens_and_trimmed_in_blocks(tmp_path):
+    llm = FakeLLM(reply=" ".join(f"word{i}" for i in range(20)))  # no loop: the reply guard keeps it whole
+    bot, _ = make(tmp_path, llm=llm, overrides=["conversation.max_turns=4", "language.check_reply=false"])
+    for _ in range(9):
         bot.respond(tone())
-    last = llm.seen[-1]
-    # 2 turns allowed, but each costs ~52 tokens: only two fit in 120
-    assert len(last) == 1 + 2 * 2 + 1
-    bot2, _ = make(tmp_path, llm=(llm2 := FakeLLM(reply=" ".join(f"word{i}" for i in range(100)))),
-                   overrides=["conversation.max_tokens=120"])
-    for _ in range(3):
+    # past exchanges sent with each question: up to 4, then down to half (2) at once
+    assert [(len(p) - 2) // 2 for p in llm.seen] == [0, 1, 2, 3, 4, 2, 3, 4, 2]
+    llm2 = FakeLLM(reply=" ".join(f"word{i}" for i in range(50)))  # ~52 tokens an exchange
+    bot2, _ = make(tmp_path, llm=llm2, overrides=["conversation.max_tokens=120", "language.check_reply=false"])
+    for _ in range(5):
         bot2.respond(tone())
-    assert len(llm2.seen[-1]) == 1 + 2 * 1 + 1
+    # two exchanges (~112 tokens) fit in 120; with a third it is over: down to half (one, ~56)
+    assert [(len(p) - 2) // 2 for p in llm2.seen] == [0, 1, 2, 1, 2]
+    bot3, _ = make(tmp_path, llm=(llm3 := FakeLLM(reply=" ".join(f"word{i}" for i in range(130)))),
+                   overrides=["conversation.max_tokens=120", "language.check_reply=false"])
+    for _ in range(3):
+        bot3.respond(tone())
+    assert [(len(p) - 2) // 2 for p in llm3.seen] == [0, 0, 0]  # one exchange alone is over the budget
 
 
 def test_fixed_reply_language(tmp_path):
@@ -187,7 +193,8 @@ def test_wrong_reply_language_is_regenerated_once(tmp_path):
     bot, tts = make(tmp_path, FakeSTT(text="Kannst du mir helfen?", probs={"de": 0.97, "en": 0.03}), llm)
     turn = bot.respond(tone())
     assert len(llm.seen) == 2
-    assert "Antworte immer auf Deutsch." in llm.seen[0][0].content  # the instruction in the user's language
+    # the instruction in the user's language, after their words
+    assert llm.seen[0][-1].content == "Kannst du mir helfen?\n\nAntworte immer auf Deutsch."
     # the retry's instruction, in German, after the user's words (the last thing the model reads)
     assert llm.seen[1][-1].content == "Kannst du mir helfen?\n\n(Antworte ausschließlich auf Deutsch.)"
     assert turn.reply_text.startswith("Klar")
@@ -230,7 +237,7 @@ def test_language_switch_by_voice(tmp_path):
     stt.text = "What is the weather like?"
     turn = bot.respond(tone())
     assert turn.language == "en" and turn.reply_language == "es"
-    assert "Responde siempre en español." in llm.seen[-1][0].content
+    assert llm.seen[-1][-1].content.endswith("\n\nResponde siempre en español.")
     stt.text = "Speak my language"
     bot.respond(tone())
     stt.text = "And tomorrow?"
@@ -255,3 +262,36 @@ def test_reply_guard_applies_to_every_turn(tmp_path, reply, finish, spoken):
     turn = bot.respond(tone())
     assert turn.reply_text == spoken
     assert " ".join(t for t, _ in tts.texts).strip() == spoken
+
+
+def test_a_kv_cache_backend_is_asked_to_prefill_the_trimmed_prompt_between_turns(tmp_path):
+    """After a turn that trimmed history, a backend that keeps the conversation's cache gets the
+    next prompt's start (system prompt and history) at once; backends without one are not asked."""
+
+    class Keeps(FakeLLM):
+        keeps_sessions = True
+
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.prepared, self.sessions = [], []
+
+        def stream(self, messages, session=None):
+            self.sessions.append(session)
+            return super().stream(messages)
+
+        def prepare(self, messages, session):
+            self.prepared.append((len(self.seen), list(messages), session))
+
+    llm = Keeps(reply="Twenty words of a reply that is short enough to keep.")
+    bot, _ = make(tmp_path, llm=llm, overrides=["conversation.max_turns=2", "language.check_reply=false"])
+    for _ in range(6):
+        bot.respond(tone())
+    # 2 turns kept, then down to 1: trimmed after the 3rd and the 5th turn
+    assert [after for after, _, _ in llm.prepared] == [3, 5]
+    for after, prefix, session in llm.prepared:
+        assert llm.seen[after][:len(prefix)] == prefix and len(llm.seen[after]) == len(prefix) + 1
+        assert session == llm.sessions[after] == bot.session.id
+    plain = FakeLLM(reply="Twenty words of a reply that is short enough to keep.")
+    bot2, _ = make(tmp_path, llm=plain, overrides=["conversation.max_turns=2", "language.check_reply=false"])
+    for _ in range(4):
+        bot2.respond(tone())  # no prepare on a backend without sessions (and no error)

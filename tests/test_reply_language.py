@@ -49,11 +49,30 @@ def test_every_instruction_is_written_in_its_own_language(checker):
     assert "Swahili" in language_instruction("sw") and "Swahili" in insist_instruction("sw")
 
 
-def test_the_retry_instruction_comes_after_the_users_words():
+def test_the_language_line_and_the_retry_line_come_after_the_users_words():
     history = History(Conversation())
     history.add("Hallo", "Hallo! Wie kann ich helfen?")
     msgs = history.messages("Wie spät ist es?", "de", lambda _t: 1, insist_instruction("de"))
-    assert msgs[0].content.endswith("Antworte immer auf Deutsch.")
+    assert msgs[0].content == Conversation().system_prompt  # the same every turn (the KV cache keeps it)
     assert msgs[-1].content == "Wie spät ist es?\n\n(Antworte ausschließlich auf Deutsch.)"
     assert history.turns == [("Hallo", "Hallo! Wie kann ich helfen?")]  # the history keeps the user's words
-    assert history.messages("Wie spät ist es?", "de", lambda _t: 1)[-1].content == "Wie spät ist es?"
+    assert history.messages("Wie spät ist es?", "de", lambda _t: 1)[-1].content == \
+        "Wie spät ist es?\n\nAntworte immer auf Deutsch."
+    assert history.messages("Wie spät ist es?", None, lambda _t: 1)[-1].content == "Wie spät ist es?"
+
+
+def test_each_past_question_is_sent_again_with_the_line_it_was_sent_with():
+    """The prompt of turn N+1 starts with the whole prompt of turn N and its reply, whatever the
+    languages (the engine that keeps the KV cache then prefills only the new question)."""
+    history = History(Conversation(max_turns=8))
+    prompts = []
+    for question, language, retry in [("Hello!", "en", None), ("Wie spät ist es?", "de", insist_instruction("de")),
+                                      ("¿Qué tal?", "es", None), ("Merci !", "fr", None)]:
+        msgs = history.messages(question, language, len, retry)
+        prompts.append(msgs)
+        history.add(question, f"reply to {question}")
+    for before, after in zip(prompts, prompts[1:]):
+        assert after[:len(before)] == before
+    assert prompts[-1][3].content == "Wie spät ist es?\n\n(Antworte ausschließlich auf Deutsch.)"  # as it was sent
+    assert prompts[-1][5].content == "¿Qué tal?\n\nResponde siempre en español."
+    assert history.turns[1] == ("Wie spät ist es?", "reply to Wie spät ist es?")

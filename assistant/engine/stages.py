@@ -264,6 +264,15 @@ class Stages:
         stream = self._stream(messages, session, end)
         return self.stream_guard(stream, end) if self.stream_guard else stream
 
+    def prepare(self, messages: list[Message], session: str) -> None:
+        """Let a backend that keeps the conversation's KV cache prefill the next prompt's start
+        (system prompt and history) between turns; nothing for the others."""
+        prepare = getattr(self.llm, "prepare", None)
+        if prepare is None or not getattr(self.llm, "keeps_sessions", False):
+            return
+        with self.llm_lock:
+            prepare(messages, session)
+
     @staticmethod
     def _guard_reply(stream: Iterator[str], end: ReplyEnd) -> Iterator[str]:
         from assistant.text.reply_guard import guard_reply

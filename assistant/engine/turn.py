@@ -235,6 +235,14 @@ class TurnEngine:
             return
         heard_reply = self._reply(session, turn, text, language, utterance, sink, policy, cancel)
         session.remember(text, heard_reply, turn.reply_language)
+        if getattr(self.stages.llm, "keeps_sessions", False):
+            # History trimmed at its start (by turns or tokens): the KV-cache engine prefills the
+            # next prompt's start now, while the user listens and speaks, not when the next
+            # question comes.
+            prefix = session.history.prefix(self.stages.llm.count_tokens)
+            if session.history.trimmed:
+                session.history.trimmed = False
+                self.stages.prepare(prefix, session.id)
 
     def _command(self, session: Session, turn: Turn, command: Command, utterance: Utterance, sink: ReplySink,
                  policy: TurnPolicy, cancel: threading.Event) -> None:

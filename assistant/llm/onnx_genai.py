@@ -6,8 +6,10 @@ next turn's prompt is compared token by token with what the generator already ho
 generator is rewound to the common prefix (``rewind_to``) and only the rest is prefilled
 (``append_tokens``). The same rule covers every way the prompt can change: a new user turn (only
 its tokens are new), a reply the user interrupted (the engine keeps only what was heard, so the
-prefix ends there and the unheard tokens are dropped), history trimmed by
-``conversation.max_turns`` (the prefix ends after the system prompt), a new reply language.
+prefix ends there and the unheard tokens are dropped), history trimmed (the prefix ends after the
+system prompt; ``prepare`` prefills the trimmed prompt between turns). The engine's prompts only
+grow at their end otherwise (``assistant/llm/history.py``: a constant system prompt, the
+reply-language line with each question, history trimmed in blocks).
 
 The engine names the conversation (``stream(messages, session=...)``, its session id): each
 keeps its own generator ("slot"), so server sessions never share a cache; beyond ``sessions``
@@ -37,6 +39,7 @@ from pydantic import Field
 from assistant.core.errors import AssistantError, ModelNotFoundError, StageError
 from assistant.llm.transformers import _IncrementalDecoder
 from assistant.core.hub import models_root
+from assistant.core.model_entry import ModelEntry, entry
 from assistant.core.options import BackendOptions
 from assistant.core.types import Message
 
@@ -295,6 +298,27 @@ class OnnxGenAILLM:
             self.convert()
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
+    def prepare(self, messages: Sequence[Message], session: object) -> None:
+        """Prefill the start of the conversation's next prompt now (``messages``: system prompt and
+        history, no question), so the next turn prefills only its question. The engine calls it
+        when trimmed history changed the prompt's start, between turns. Only an optimisation: a
+        failure drops this conversation's cache, and the next turn prefills the whole prompt."""
+        if self.model is None:
+            raise StageError("llm", "the onnxruntime-genai LLM was used before load()")
+        chat = [m.as_dict() if isinstance(m, Message) else dict(m) for m in messages]
+        try:
+            ids = list(self.tokenizer.apply_chat_template(chat, add_generation_prompt=False,
+                                                          return_dict=True)["input_ids"])
+        except Exception:
+            return  # the turn itself will report a template error
+        if not ids or len(ids) >= self.context:
+            return
+        slot, keep = self._claim(ids, session)
+        try:
+            self._prefill(slot, ids, keep)
+        except Exception:
+            slot.generator, slot.tokens = None, []
+
     def stream(self, messages: Sequence[Message], session: object | None = None) -> Iterator[str]:
         """``session``: the conversation these messages belong to (any hashable key, e.g. the
         engine's session id); each keeps its own KV cache. None: the kept conversation whose
@@ -347,3 +371,24 @@ class OnnxGenAILLM:
         finally:
             if slot.generator is not None:  # what the generator really holds (an end token is not in it)
                 del slot.tokens[slot.generator.token_count():]
+
+
+# ----------------------------------------------------------------------------- the model (assistant models)
+
+def model_entry(o: OnnxGenAIOptions, stage: str) -> ModelEntry:
+    """The same checkpoints as transformers, or a directory already converted (genai_config.json)."""
+    from dataclasses import replace
+
+    from assistant.llm import transformers
+
+    local = Path(o.model).expanduser()
+    if (local / "genai_config.json").is_file():
+        return entry(stage, "onnxruntime-genai", o.model, local, True, True, None)
+    return replace(transformers.model_entry(o, stage), backend="onnxruntime-genai")
+
+
+def fetch(e: ModelEntry, options: OnnxGenAIOptions) -> str:
+    """The transformers checkpoint (converted once at load)."""
+    from assistant.llm import transformers
+
+    return transformers.fetch(e, options)

@@ -5,9 +5,9 @@ fetched from its hub, stays; one that is missing *and* can't be fetched (hub unr
 ``HF_HUB_OFFLINE``) is replaced by the matching starter model when the starter pack has it:
 
 - STT → ``faster-whisper`` on ``starter/whisper-base-ct2`` (whatever the configured backend);
-- LLM (``transformers`` or ``ctranslate2``, same backend kept) → the starter LLM: Qwen2.5-Coder-0.5B-Instruct
-  (``starter/qwen2.5-coder-0.5b-instruct-hf``), chosen over SmolLM2-135M-Instruct by measurement
-  (README, "Multilingual"); SmolLM2 on a pack installed before Qwen was added;
+- LLM (``transformers``, ``ctranslate2`` or ``onnxruntime-genai``, same backend kept) → the starter LLM:
+  Qwen2.5-Coder-0.5B-Instruct (``starter/qwen2.5-coder-0.5b-instruct-hf``), chosen over
+  SmolLM2-135M-Instruct by measurement (README, "Multilingual"); SmolLM2 on a pack installed before Qwen was added;
 - an ``openai`` (remote server) STT or LLM is never replaced: it is not a missing model but a
   server to start; when it does not answer, the turn says so (exit 5 for ``respond``);
 - the English voice → ``piper`` on ``starter/piper/en_US-joe-medium.onnx`` once a ``piper``
@@ -71,14 +71,14 @@ def _starter_llm(config: Any, root: Path) -> tuple[Any, str] | None:
     from assistant.models import starter
 
     backend = config.llm.backend
-    if backend not in ("transformers", "ctranslate2"):
+    if backend not in ("transformers", "ctranslate2", "onnxruntime-genai"):
         return None
     for hf, gguf, name in ((starter.QWEN_HF, starter.QWEN_GGUF, "Qwen2.5-Coder-0.5B-Instruct"),
                            (starter.LLM_HF, starter.LLM_GGUF, "SmolLM2-135M-Instruct")):
         if (root / hf / "config.json").is_file():
             return _carry(config.llm, "llm", backend, model=str(root / hf)), name
         if (root / gguf).is_file():  # not derived (gguf/accelerate missing at install): the GGUF itself
-            if backend == "ctranslate2":
+            if backend in ("ctranslate2", "onnxruntime-genai"):  # both take a GGUF file inside a directory
                 model = {"model": str((root / gguf).parent), "gguf_file": (root / gguf).name}
                 return _carry(config.llm, "llm", backend, **model), name
             return _carry(config.llm, "llm", backend, model=str(root / gguf)), name
