@@ -182,6 +182,9 @@ class OnnxGenAILLM:
             raise MissingDependencyError("converting a model for ONNX Runtime GenAI needs onnx-ir",
                                          "install it with: pip install onnx-ir")
         target.parent.mkdir(parents=True, exist_ok=True)
+        # Said before the wait, not logged: the first start otherwise looks hung for minutes.
+        print(f"Converting LLM '{Path(self.options.model).name}' for ONNX Runtime GenAI ({self.options.precision}), "
+              f"once: a few minutes on a laptop CPU; later starts load {target}", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
             checkpoint = source
             if self.options.gguf_file:
