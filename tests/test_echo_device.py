@@ -123,7 +123,7 @@ class Loop:
             if block is None:
                 continue
             self.raw.append(block)
-            clean = self.echo.process_capture(block) if self.echo is not None else block
+            clean = self.echo.process_capture(block, self.mic.captured_until) if self.echo is not None else block
             for ev in self.endpointer.feed(clean):
                 if isinstance(ev, self.SpeechStarted) and not ev.continuation:
                     self.starts.append(ev.detected_offset)
