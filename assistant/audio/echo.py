@@ -126,6 +126,7 @@ class EchoGuard:
         self._predicted = 0.0
         self._open = 0  # frames the gate stays open
         self.muted_frames = 0
+        self._last_active = -10 ** 9  # render count after the last frame loud enough to echo
 
     @property
     def lag_ms(self) -> int | None:
@@ -134,6 +135,8 @@ class EchoGuard:
     def render(self, energy: float) -> None:
         self._render[self.render_frames % self.KEPT] = energy
         self.render_frames += 1
+        if energy > self.ACTIVE:
+            self._last_active = self.render_frames
 
     def _played(self, at: int, lags: np.ndarray) -> np.ndarray:
         """Render energies of the frames ``lags`` before the last one fed at render count ``at``."""
@@ -169,6 +172,8 @@ class EchoGuard:
         return keep
 
     def _estimate(self) -> None:
+        if self.render_frames - self._last_active > self.WINDOW + self.MAX_LAG:
+            return  # nothing was played in the window (most of the time: cheap)
         n = min(self.capture_frames, self.WINDOW)
         order = (np.arange(self.capture_frames - n, self.capture_frames)) % self.WINDOW
         raw, at, near = self._raw[order], self._at[order], self._near_flags[order]
