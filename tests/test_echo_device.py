@@ -207,6 +207,16 @@ def test_echo_canceller_prevents_self_interruption(pulse):
     assert len(heard) >= trials - 1, with_aec.detected
 
 
+def test_auto_turns_it_on_for_virtual_devices(pulse):
+    """``audio.echo_cancellation: auto`` on a real server whose sinks say nothing of their
+    hardware (null sinks): can't tell, so on."""
+    from assistant.audio.devices import resolve_device
+    from assistant.audio.echo import echo_decision
+
+    on, why = echo_decision(resolve_device(None, "input"), resolve_device(None, "output"))
+    assert on and "can't tell" in why, why
+
+
 if __name__ == "__main__":  # python3 -m tests.test_echo_device [trials]
     import tempfile
 
