@@ -390,11 +390,13 @@ def _is_headphones(node: dict | None) -> bool:
 
 
 def echo_decision(microphone, speaker) -> tuple[bool, str]:
-    """``audio.echo_cancellation: auto``: on, unless the speaker is known to be headphones (then
-    no sound reaches the microphone and there is nothing to cancel). Where the microphone and the
-    speaker are on one card (a laptop), on; where that can't be told, on too: with no echo the
-    canceller and its guard leave the user's voice alone (measured: docs/quality.md). Returns
-    (on, the reason, for the captions)."""
+    """``audio.echo_cancellation: auto``: on where the microphone and the speaker are on one card
+    (a laptop) or on two cards that may hear each other; off where the speaker is known to be
+    headphones (nothing reaches the microphone) and where the cards can't be told (virtual or
+    network devices): there AEC3 was measured to hurt — with no echo path, a user talking over
+    the first reply of a session was not heard (tests/test_chat_device.py), as AEC3 suppresses
+    the near end while it has not yet learnt that no echo comes. Returns (on, the reason, for
+    the captions)."""
     out_node, in_node = _pulse_node(speaker, "output"), _pulse_node(microphone, "input")
     if _is_headphones(out_node):
         return False, "echo cancellation off: the speaker is headphones (audio.echo_cancellation: true forces it)"
@@ -403,4 +405,5 @@ def echo_decision(microphone, speaker) -> tuple[bool, str]:
         return True, f"echo cancellation on: microphone and speaker on one device ({a})"
     if a is not None and b is not None:
         return True, "echo cancellation on: microphone and speaker on different devices, which may still hear each other"
-    return True, "echo cancellation on: can't tell whether the microphone hears the speaker"
+    return False, ("echo cancellation off: can't tell whether the microphone and the speaker are one device "
+                   "(audio.echo_cancellation: true turns it on for loudspeakers)")

@@ -48,8 +48,9 @@ class AudioSettings(BaseModel):
     echo_cancellation: bool | Literal["auto"] = Field(
         "auto", description="Remove the assistant's own voice from the microphone (WebRTC AEC3 and a "
                             "double-talk guard, needs the `livekit` package), so barge-in works on laptop "
-                            "speakers without half_duplex. `auto`: on, unless the speaker is known to be "
-                            "headphones; `true`/`false` force it.")
+                            "speakers without half_duplex. `auto`: on where microphone and speaker are on "
+                            "one sound card (a laptop) or on two, off for headphones and where the "
+                            "devices can't be told apart; `true`/`false` force it.")
     noise_suppression: bool = Field(
         True, description="With echo_cancellation: also suppress steady background noise (WebRTC).")
     auto_gain_control: bool = Field(
