@@ -123,7 +123,7 @@ class Loop:
             if block is None:
                 continue
             self.raw.append(block)
-            clean = self.echo.process_capture(block) if self.echo is not None else block
+            clean = self.echo.process_capture(block, self.mic.captured_until) if self.echo is not None else block
             for ev in self.endpointer.feed(clean):
                 if isinstance(ev, self.SpeechStarted) and not ev.continuation:
                     self.starts.append(ev.detected_offset)
@@ -192,8 +192,9 @@ def measure(pulse, trials: int, cancel: bool, gate_db: float = 0.0) -> Result:
 
 
 def test_echo_canceller_prevents_self_interruption(pulse):
-    """The issue's targets (0 of 20 self-interruptions, 19 of 20 barge-ins within 200 ms) are not
-    met yet (docs/quality.md has the figures); this guards what the canceller achieves today."""
+    """The canceller as ``audio.echo_cancellation`` runs it (AEC3 + the near-end guard): the
+    full measurement (scripts/bench_echo.py, docs/quality.md) is 0 of 20; five replies here, with
+    one allowed for a machine so busy that the sound server's loopback itself glitches."""
     trials = 5
     with_aec = measure(pulse, trials, cancel=True)
     without = measure(pulse, trials, cancel=False)
@@ -201,9 +202,19 @@ def test_echo_canceller_prevents_self_interruption(pulse):
           f"with: {with_aec.self_interruptions}/{with_aec.replies}, user detected in 200 ms "
           f"{with_aec.in_time}/{with_aec.users} ({with_aec.detected})")
     assert without.self_interruptions >= trials - 1, "the loopback does not reach the microphone: test is void"
-    assert with_aec.self_interruptions <= trials // 2
+    assert with_aec.self_interruptions <= 1
     heard = [d for d in with_aec.detected if d is not None and d <= 1.0]
     assert len(heard) >= trials - 1, with_aec.detected
+
+
+def test_auto_turns_it_on_for_virtual_devices(pulse):
+    """``audio.echo_cancellation: auto`` on a real server whose sinks say nothing of their
+    hardware (null sinks): can't tell, so off (with no echo path AEC3 hid a barge-in)."""
+    from assistant.audio.devices import resolve_device
+    from assistant.audio.echo import echo_decision
+
+    on, why = echo_decision(resolve_device(None, "input"), resolve_device(None, "output"))
+    assert not on and "can't tell" in why, why
 
 
 if __name__ == "__main__":  # python3 -m tests.test_echo_device [trials]

@@ -169,7 +169,7 @@ class Microphone:
         assert self._resampler is not None and self.samplerate
         self.captured_until = first + len(block) / self.samplerate
         out = self._resampler.process(to_mono(block))
-        return self.echo.process_capture(out) if self.echo is not None else out
+        return self.echo.process_capture(out, self.captured_until) if self.echo is not None else out
 
     def drain(self) -> int:
         """Drop the blocks already queued (e.g. the assistant's own reply); returns how many."""

@@ -136,7 +136,11 @@ class Speaker:
             if not self._buffer:
                 self._idle.set()
         if self.echo is not None:  # silence too: the canceller's clock runs on it
-            self.echo.push_render(outdata[:, 0], self.samplerate)
+            heard = None
+            if time_info.outputBufferDacTime:  # when it leaves the speaker, on time.monotonic()'s clock
+                heard = time.monotonic() + max(0.0, float(time_info.outputBufferDacTime)
+                                               - stream_time(self._stream, float(time_info.currentTime or 0.0)))
+            self.echo.push_render(outdata[:, 0], self.samplerate, heard)
 
     # -- control -------------------------------------------------------------------------------
     def play(self, chunk: AudioChunk, watch: bool = False) -> int | None:

@@ -72,9 +72,12 @@ class AudioSettings(BaseModel):
     barge_in: bool = Field(True, description="Stop speaking as soon as the user starts talking.")
     half_duplex: bool = Field(
         False, description="Don't listen while speaking: for laptop speakers when echo cancellation is off.")
-    echo_cancellation: bool = Field(
-        False, description="Remove the assistant's own voice from the microphone (WebRTC AEC3, needs the "
-                           "`livekit` package), so barge-in works on laptop speakers without half_duplex.")
+    echo_cancellation: bool | Literal["auto"] = Field(
+        "auto", description="Remove the assistant's own voice from the microphone (WebRTC AEC3 and a "
+                            "double-talk guard, needs the `livekit` package), so barge-in works on laptop "
+                            "speakers without half_duplex. `auto`: on where microphone and speaker are on "
+                            "one sound card (a laptop) or on two, off for headphones and where the "
+                            "devices can't be told apart; `true`/`false` force it.")
     noise_suppression: bool = Field(
         True, description="With echo_cancellation: also suppress steady background noise (WebRTC).")
     auto_gain_control: bool = Field(

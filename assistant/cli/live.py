@@ -88,9 +88,12 @@ def run_chat(args: argparse.Namespace) -> int:
     bot.load()
     for warning in bot.voices.warnings:
         captions.notice(warning)
-    from assistant.audio.echo import echo_canceller
+    from assistant.audio.echo import echo_canceller, echo_decision
 
-    echo = echo_canceller(audio)  # None unless audio.echo_cancellation: true
+    decision = echo_decision(mic_device, out_device) if audio.echo_cancellation == "auto" else None
+    if decision is not None:
+        captions.notice(decision[1])
+    echo = echo_canceller(audio, decision=decision)  # None when off
     with Microphone(mic_device, echo=echo) as mic, Speaker(out_device, echo=echo) as speaker:
         loop = ChatLoop(bot, mic, speaker, endpointer, captions, audio)
         stop = lambda *_: loop.stop()  # noqa: E731
