@@ -309,7 +309,8 @@ def run(pulse, mode: str, replies, users, n_replies: int, n_barge: int, loop_ms:
                 on = (a + int(np.argmax(np.abs(corr))) + onset(user)) / SR
                 after = [s for s in loop.starts[before:] if s >= on - 0.15]
                 early = [s for s in loop.starts[before:] if s < on - 0.15]
-                barge.append({"reply": label, "user": uname, "latency_ms": round((after[0] - on) * 1000) if after else None,
+                latency = round((after[0] - on) * 1000) if after else None
+                barge.append({"reply": label, "user": uname, "latency_ms": latency,
                               "false_before": len(early), "t0": t0, "onset": on})
                 time.sleep(0.8)
         raw = np.concatenate(loop.raw)

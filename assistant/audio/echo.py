@@ -404,6 +404,7 @@ def echo_decision(microphone, speaker) -> tuple[bool, str]:
     if a is not None and a == b:
         return True, f"echo cancellation on: microphone and speaker on one device ({a})"
     if a is not None and b is not None:
-        return True, "echo cancellation on: microphone and speaker on different devices, which may still hear each other"
+        return True, ("echo cancellation on: microphone and speaker on different devices, "
+                      "which may still hear each other")
     return False, ("echo cancellation off: can't tell whether the microphone and the speaker are one device "
                    "(audio.echo_cancellation: true turns it on for loudspeakers)")
