@@ -16,16 +16,16 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from assistant.core import registry
-from assistant.audio.settings import AudioSettings
-from assistant.core.threads import ThreadSettings
-from assistant.commands.settings import CommandSettings
-from assistant.core.errors import ConfigError
 from assistant.audio.guard import SpeechGuard
-from assistant.language.policy import LanguagePolicy
-from assistant.llm.history import DEFAULT_SYSTEM_PROMPT, Conversation
+from assistant.audio.settings import AudioSettings
+from assistant.commands.settings import CommandSettings
+from assistant.core import registry
+from assistant.core.errors import ConfigError
 from assistant.core.options import BackendOptions, Section
 from assistant.core.server_settings import ServerSettings
+from assistant.core.threads import ThreadSettings
+from assistant.language.policy import LanguagePolicy
+from assistant.llm.history import DEFAULT_SYSTEM_PROMPT, Conversation
 from assistant.tts.voices import TTSConfig
 
 # Each section's options live next to the code that uses them; this module loads and validates.

@@ -21,11 +21,11 @@ DATA = ROOT / "tests" / "data" / "commands"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from assistant.core import registry
     from assistant.audio.io import load_audio
     from assistant.commands import parse
     from assistant.commands.phrases import PHRASES
     from assistant.config import load_config
+    from assistant.core import registry
     from assistant.language import policy
     from assistant.models import starter_dir
 

@@ -4,7 +4,7 @@
     python3 scripts/bench_echo.py [--replies 20] [--barge-ins 20] [--canceller guard|aec|off ...]
                                   [--loop-ms 60] [--loop-db -6] [--json out.json]
 
-A private PulseAudio server (tests/pulse.py) stands in for a laptop: module-loopback routes the
+A private PulseAudio server (tests/support/pulse.py) stands in for a laptop: module-loopback routes the
 virtual speaker into the virtual microphone (``--loop-ms`` late, ``--loop-db`` quieter, the user's
 voice and the replies at the same loudness). The live capture path runs as in ``assistant chat``
 (``Speaker`` → device, ``Microphone`` → canceller → Silero VAD endpointer, whose speech starts
@@ -44,7 +44,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.pulse import start_pulse  # noqa: E402
+from tests.support.pulse import start_pulse  # noqa: E402
 
 FLEURS = ROOT.parent / "shared" / "audio" / "fleurs"
 SR = 16000
@@ -274,7 +274,7 @@ def run(pulse, mode: str, replies, users, n_replies: int, n_barge: int, loop_ms:
     mod = pulse.pactl("load-module", "module-loopback", f"source={pulse.speaker_sink}.monitor",
                       f"sink={pulse.mic_sink}", f"latency_msec={loop_ms}").strip()
     try:
-        from tests.test_echo_device import _attenuate
+        from tests.audio.test_echo_device import _attenuate
 
         _attenuate(pulse, mod, loop_db)
         echo = None if mode == "off" else EchoCanceller(SR, guard=(mode == "guard"))

@@ -38,12 +38,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from assistant.audio.endpointing import Endpointer  # noqa: E402
 from assistant.audio.io import load_audio  # noqa: E402
 from assistant.audio.vad import FRAME, make_vad  # noqa: E402
+from assistant.config import load_config  # noqa: E402
+from assistant.core.types import AudioChunk, Transcript, Utterance  # noqa: E402
+from assistant.modes.file import Assistant  # noqa: E402
 from assistant.modes.live.captions import Captions  # noqa: E402
 from assistant.modes.live.loop import ChatLoop  # noqa: E402
-from assistant.config import load_config  # noqa: E402
-from assistant.modes.file import Assistant  # noqa: E402
 from assistant.tts.voices import VoiceRouter  # noqa: E402
-from assistant.core.types import AudioChunk, Transcript, Utterance  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "audio"
 

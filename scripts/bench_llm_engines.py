@@ -44,9 +44,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.core.hub import starter_dir  # noqa: E402
 from assistant.bench.common import Settings  # noqa: E402
 from assistant.bench.llm import build_model, messages  # noqa: E402
+from assistant.core.hub import starter_dir  # noqa: E402
 from assistant.llm import transformers as tf_backend  # noqa: E402
 
 TOKEN_TIMES: list[float] = []

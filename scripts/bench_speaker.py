@@ -13,7 +13,7 @@ clips in five languages in one conversation, so the history grows over all --tur
 --english: the earlier, easiest run kept for continuity (English clips, language fixed, reply
 check off, 48 greedy tokens, no history limit change).
 
-A private PulseAudio server (tests/pulse.py) stands in for the sound card. Recorded questions
+A private PulseAudio server (tests/support/pulse.py) stands in for the sound card. Recorded questions
 (jfk + FLEURS English, trimmed to their speech plus 100 ms) are played in real time into a
 combine sink whose two outputs are the virtual microphone's feed and the virtual speaker, so one
 recording of the speaker's monitor holds the question *and* the reply on one clock, with no
@@ -48,9 +48,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.audio.io import load_audio  # noqa: E402
-from assistant.core.hub import starter_dir  # noqa: E402
 from assistant.audio.vad import FRAME, make_vad  # noqa: E402
-from tests.pulse import MIC_SINK, SPEAKER, start_pulse  # noqa: E402
+from assistant.core.hub import starter_dir  # noqa: E402
+from tests.support.pulse import MIC_SINK, SPEAKER, start_pulse  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "audio"
 RATE = 16000

@@ -42,7 +42,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from assistant.core.hub import starter_dir  # noqa: E402
 from assistant.core.types import AudioChunk  # noqa: E402
 
-
 MARGIN = {"s": 2.0}
 
 

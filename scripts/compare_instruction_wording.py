@@ -26,11 +26,11 @@ A = {"en": "The user speaks English. Reply only in English.",
 
 
 def main() -> int:
+    from assistant.core.hub import starter_dir
     from assistant.language import instructions
     from assistant.language.identify import ReplyLanguageChecker
     from assistant.llm import history
     from assistant.llm.ctranslate2 import CTranslate2LLM
-    from assistant.core.hub import starter_dir
 
     variants = sys.argv[1].split(",") if len(sys.argv) > 1 else ["A", "B"]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 4

@@ -155,11 +155,11 @@ def main() -> int:
     ap.add_argument("--show", action="store_true", help="print every reply")
     args = ap.parse_args()
 
+    from assistant.core.hub import starter_dir
     from assistant.engine.stages import Stages
     from assistant.language.identify import ReplyLanguageChecker
     from assistant.llm import history
     from assistant.llm.ctranslate2 import CTranslate2LLM
-    from assistant.core.hub import starter_dir
 
     if args.prompt == "english":  # the instruction before it was written in the target language
         history.language_instruction = english_instruction

@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.core import registry  # noqa: E402
 from assistant.audio.settings import AudioSettings  # noqa: E402
 from assistant.commands.settings import CommandSettings  # noqa: E402
 from assistant.config import Conversation, LanguagePolicy, Logging, Output, SpeechGuard  # noqa: E402
+from assistant.core import registry  # noqa: E402
 from assistant.core.server_settings import ServerSettings  # noqa: E402
 from assistant.core.threads import ThreadSettings  # noqa: E402
 

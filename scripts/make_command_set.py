@@ -185,9 +185,9 @@ _piper = None
 
 def _joe(text: str) -> np.ndarray:
     global _piper
+    from assistant.core.types import AudioChunk
     from assistant.models import starter_dir
     from assistant.tts.piper import PiperOptions, PiperTTS
-    from assistant.core.types import AudioChunk
 
     if _piper is None:
         _piper = PiperTTS(PiperOptions(backend="piper", model=str(starter_dir() / JOE)))

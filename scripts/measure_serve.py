@@ -30,7 +30,7 @@ def start_server():
     from assistant.models import starter, starter_dir
     from assistant.modes.file import Assistant
     from assistant.modes.server.app import create_app
-    from tests.test_server import free_port
+    from tests.modes.server.test_server import free_port
 
     root = starter_dir()
     hf = root / starter.LLM_HF
@@ -55,8 +55,8 @@ def start_server():
 def latency(address: str, turns: int) -> list[float]:
     import openai
 
-    from tests.shared import shared_audio
-    from tests.test_server import pcm24
+    from tests.modes.server.test_server import pcm24
+    from tests.support.shared import shared_audio
 
     audio = pcm24(shared_audio("fleurs", "fleurs-en-004.ogg"))
     client = openai.OpenAI(api_key="unused", base_url=f"http://{address}/v1", max_retries=0, timeout=300)

@@ -5,4 +5,5 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-pytest_plugins = ["tests.fixtures_stt", "tests.fixtures_llm", "tests.fixtures_tts", "tests.fixtures_audio"]
+pytest_plugins = ["tests.support.fixtures_stt", "tests.support.fixtures_llm", "tests.support.fixtures_tts",
+                  "tests.support.fixtures_audio"]

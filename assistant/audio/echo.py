@@ -394,7 +394,7 @@ def echo_decision(microphone, speaker) -> tuple[bool, str]:
     (a laptop) or on two cards that may hear each other; off where the speaker is known to be
     headphones (nothing reaches the microphone) and where the cards can't be told (virtual or
     network devices): there AEC3 was measured to hurt — with no echo path, a user talking over
-    the first reply of a session was not heard (tests/test_chat_device.py), as AEC3 suppresses
+    the first reply of a session was not heard (tests/modes/live/test_chat_device.py), as AEC3 suppresses
     the near end while it has not yet learnt that no echo comes. Returns (on, the reason, for
     the captions)."""
     out_node, in_node = _pulse_node(speaker, "output"), _pulse_node(microphone, "input")

@@ -12,11 +12,11 @@ import re
 import unicodedata
 
 import numpy as np
-
 from pydantic import Field
 
 from assistant.core.options import Section
 from assistant.core.types import AudioChunk, Transcript
+
 
 class SpeechGuard(Section):
     """When a recording is treated as 'no speech' (no LLM call, nothing spoken)."""

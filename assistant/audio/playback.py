@@ -27,7 +27,6 @@ from assistant.audio.capture import StreamResampler, stream_time
 from assistant.audio.devices import DeviceInfo, import_sounddevice, open_stream, resolve_device
 from assistant.core.types import AudioChunk
 
-
 PIECE_S = 0.25  # play() resamples and queues a chunk in pieces of this many seconds
 SOUND = 10 ** (-40 / 20)  # -40 dBFS: quieter leading samples are silence to the listener
 

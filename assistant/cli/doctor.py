@@ -95,7 +95,6 @@ def _reachable(url: str) -> bool:
 
 def _voice_lines(r: _Report, config: Any, effective: Any) -> None:
     from assistant.models.inventory import entry_for
-
     from assistant.tts.quality import verdict
 
     languages = list(config.language.languages) or list(config.tts.voices) or [config.language.default]

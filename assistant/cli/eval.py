@@ -88,8 +88,8 @@ def run_eval_stt(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from assistant.core import registry
     from assistant.config import load_config
+    from assistant.core import registry
     from assistant.eval import stt as evaluation
 
     clips = evaluation.find_clips(args.dir)  # bad input fails before any model loads
@@ -169,10 +169,10 @@ def run_eval_conversation(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from assistant.config import load_config
-    from assistant.eval import conversation as evaluation
-    from assistant.eval import questions as data
     from assistant.core.errors import UsageError
     from assistant.core.paths import check_output
+    from assistant.eval import conversation as evaluation
+    from assistant.eval import questions as data
     from assistant.modes.file import Assistant
 
     # every input checked before a model loads

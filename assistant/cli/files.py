@@ -96,10 +96,10 @@ def format_transcript(transcript, fmt: str) -> str:
 def run_transcribe(args: argparse.Namespace) -> int:
     from assistant.audio.io import load_audio
     from assistant.config import load_config
-    from assistant.models import resolve_models
     from assistant.core.paths import check_input, check_output, write_text_atomic
     from assistant.core.types import Utterance
     from assistant.engine.stages import Stages
+    from assistant.models import resolve_models
 
     overrides = list(args.overrides)
     for key, value in (("model", args.model), ("language", args.language), ("task", args.task),
@@ -141,10 +141,10 @@ def run_say(args: argparse.Namespace) -> int:
     from assistant.audio.io import OUTPUT_FORMATS, save_audio
     from assistant.config import load_config
     from assistant.core.errors import ConfigError, UsageError
-    from assistant.language.names import check_code
     from assistant.core.paths import check_output
     from assistant.core.types import AudioChunk
     from assistant.engine.stages import Stages
+    from assistant.language.names import check_code
 
     if not args.text.strip():
         raise UsageError("nothing to say: TEXT is empty", "give the text to speak in quotes")

@@ -63,12 +63,11 @@ def run_chat(args: argparse.Namespace) -> int:
     from assistant.audio.devices import resolve_device
     from assistant.audio.endpointing import make_endpointer
     from assistant.audio.playback import Speaker
+    from assistant.config import load_config
+    from assistant.core.paths import check_log_path, check_writable_dir
+    from assistant.modes.file import Assistant
     from assistant.modes.live.captions import Captions
     from assistant.modes.live.loop import ChatLoop
-    from assistant.config import load_config
-    from assistant.modes.file import Assistant
-
-    from assistant.core.paths import check_log_path, check_writable_dir
 
     config = load_config(args.config, args.overrides)
     check_log_path(config.log.path, reads=(args.config,))

@@ -49,9 +49,8 @@ def _load(args: argparse.Namespace):
 def run_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from assistant.models.inventory import configured_models, format_size
-
     from assistant.models import resolve_models
+    from assistant.models.inventory import configured_models, format_size
 
     config = _load(args)
     entries = configured_models(config)

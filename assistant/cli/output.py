@@ -7,9 +7,9 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-from assistant.modes.live.captions import heard_line, timings_line
 from assistant.core.errors import AssistantError, ConfigError
 from assistant.core.types import Turn
+from assistant.modes.live.captions import heard_line, timings_line
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -30,15 +30,25 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from assistant.commands.phrases import (  # noqa: F401 (KINDS: re-exported)
-    KINDS, NO_WORDS, PHRASES, POLITE_WORDS, QUESTION_VERBS, QUESTION_WORDS, STRONG_FILLERS, WEAK_FILLERS, YES_WORDS)
-from assistant.commands.replies import confirmation, reply_language as _spoken_in
 from assistant.audio.guard import normalize
 from assistant.commands import language as language_commands
+from assistant.commands.phrases import (  # noqa: F401 (KINDS: re-exported)
+    KINDS,
+    NO_WORDS,
+    PHRASES,
+    POLITE_WORDS,
+    QUESTION_VERBS,
+    QUESTION_WORDS,
+    STRONG_FILLERS,
+    WEAK_FILLERS,
+    YES_WORDS,
+)
+from assistant.commands.replies import confirmation
+from assistant.commands.replies import reply_language as _spoken_in
 
 LANGUAGES = ("en", "de", "es", "fr", "pt")  # languages with phrase tables, in the order tried
 MAX_WORDS = 12  # longer utterances are never commands (cheap early exit)
-# Set on the spoken command set (tests/test_spoken_commands.py): the closest question scored
+# Set on the spoken command set (tests/commands/test_spoken_commands.py): the closest question scored
 # 0.73 ("don't stop" / "don't listen"), the closest spoken question 0.62; misheard commands
 # mostly 0.74-0.86 (README).
 ACT = 0.82  # a fuzzy match this close is acted on

@@ -19,12 +19,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable
 
 from assistant import commands as voice
+from assistant.commands import language as language_commands
 from assistant.commands.matcher import yes_or_no
 from assistant.commands.replies import CANCELLED, question
-from assistant.engine.session import Session
-from assistant.commands import language as language_commands
 from assistant.commands.settings import CommandSettings
 from assistant.core.types import Utterance
+from assistant.engine.session import Session
 from assistant.engine.stages import Heard
 
 if TYPE_CHECKING:

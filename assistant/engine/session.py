@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 from typing import Protocol, runtime_checkable
 
 from assistant.commands.session import SessionState
-from assistant.language.policy import LanguagePolicy, LanguageState
-from assistant.llm.history import Conversation, History
 from assistant.core.turnlog import new_session_id
 from assistant.core.types import Turn
+from assistant.language.policy import LanguagePolicy, LanguageState
+from assistant.llm.history import Conversation, History
 
 
 @runtime_checkable

@@ -14,15 +14,15 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol, runtime_checkable
 
-from assistant.core.errors import AssistantError, StageError
 from assistant.audio.guard import SpeechGuard, is_silent, no_speech_reason, speech_ratio
+from assistant.core.errors import AssistantError, StageError
+from assistant.core.types import AudioChunk, LanguageDecision, Message, Transcript, Utterance
 from assistant.language import policy as language_policy
 from assistant.language.identify import ReplyCheck, ReplyLanguageChecker
 from assistant.llm.base import LLM, ReplyEnd
 from assistant.stt.base import STT
-from assistant.tts.voices import VoiceRouter
-from assistant.core.types import AudioChunk, LanguageDecision, Message, Transcript, Utterance
 from assistant.text.speakable import Speakable, speakable
+from assistant.tts.voices import VoiceRouter
 
 if TYPE_CHECKING:  # the VAD module is imported only when a recording needs it
     from assistant.audio.vad import VAD

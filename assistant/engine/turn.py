@@ -23,16 +23,16 @@ import numpy as np
 
 from assistant.audio.io import check_finite, load_audio
 from assistant.commands.session import SessionState
+from assistant.core.errors import AssistantError, LLMConnectionError, NoVoiceError, StageError
+from assistant.core.turnlog import TurnLog
+from assistant.core.types import AudioChunk, LanguageDecision, Transcript, Turn, Utterance
 from assistant.engine.commands import Command, CommandParsers, in_session_language
 from assistant.engine.session import Session
 from assistant.engine.sinks import ReplySink
 from assistant.engine.stages import Stages, ms_since
-from assistant.core.errors import AssistantError, LLMConnectionError, NoVoiceError, StageError
 from assistant.language.names import name_of
 from assistant.text.messages import message
 from assistant.text.sentences import SentenceSplitter
-from assistant.core.turnlog import TurnLog
-from assistant.core.types import AudioChunk, LanguageDecision, Transcript, Turn, Utterance
 
 log = logging.getLogger(__name__)
 

@@ -33,11 +33,11 @@ from typing import Any, Callable
 import numpy as np
 
 from assistant.core import registry
-from assistant.engine import CollectingSink, TurnPolicy
 from assistant.core.errors import AssistantError, ConfigError
+from assistant.core.types import AudioChunk, Utterance
+from assistant.engine import CollectingSink, TurnPolicy
 from assistant.eval.questions import Question
 from assistant.eval.wer import WordErrors, normalize, word_errors
-from assistant.core.types import AudioChunk, Utterance
 
 # Live-loop behaviour (sentences spoken as the LLM writes them: the first-audio time a user
 # hears); failures are recorded in the row, not raised.

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from assistant.core.errors import AssistantError, AudioFileError, ConfigError
+from assistant.core.types import AudioChunk
 from assistant.eval.sentences import SENTENCES
 from assistant.eval.wer import WordErrors, word_errors
 from assistant.tts.quality import POOR_WER
-from assistant.core.types import AudioChunk
-
 
 MAX_TEXTS = 200  # files read from a --texts folder
 MAX_TEXT_CHARS = 2000  # characters per text (a sentence or a short paragraph)
@@ -106,8 +105,8 @@ def evaluate(bot: Any, languages: list[str],
 def default_candidates(language: str) -> list[Any]:
     """Every voice the default voice map can pick for ``language`` on this machine, best first
     (their options). espeak-ng is always listed; it is skipped later if it lacks the language."""
-    from assistant.core import registry
     from assistant.config import DEFAULT_VOICES
+    from assistant.core import registry
     from assistant.models.inventory import entry_for
     from assistant.tts.pico import pico_voice
     from assistant.tts.piper import PREFERRED_VOICES, is_present

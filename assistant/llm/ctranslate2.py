@@ -21,11 +21,11 @@ from typing import Any, Iterator, Literal, Sequence
 from pydantic import Field
 
 from assistant.core.errors import AssistantError, MissingDependencyError, ModelNotFoundError, StageError
-from assistant.llm.transformers import TransformersLLM, TransformersOptions, _IncrementalDecoder
-from assistant.core.options import BackendOptions, Device, resolve_device
 from assistant.core.hub import models_root
 from assistant.core.model_entry import ModelEntry
+from assistant.core.options import BackendOptions, Device, resolve_device
 from assistant.core.types import Message
+from assistant.llm.transformers import TransformersLLM, TransformersOptions, _IncrementalDecoder
 
 CONVERTED_INFO = "assistant-ct2.json"  # written last: a directory without it is incomplete
 
@@ -178,9 +178,9 @@ class CTranslate2LLM:
         return sorted(set(self.tokenizer.convert_ids_to_tokens(sorted(ids))))
 
     def _dequantise_gguf(self, source: Path, kwargs: dict[str, Any], out: Path) -> None:
-        from transformers import AutoModelForCausalLM
-
         import importlib.util
+
+        from transformers import AutoModelForCausalLM
 
         missing = [m for m in ("gguf", "accelerate") if importlib.util.find_spec(m) is None]
         if missing:

@@ -19,10 +19,9 @@ from typing import Callable
 
 from pydantic import Field
 
-from assistant.language.instructions import language_instruction
 from assistant.core.options import Section
 from assistant.core.types import Message
-
+from assistant.language.instructions import language_instruction
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful voice assistant. Your replies are spoken aloud, so answer the way a person "

@@ -37,11 +37,11 @@ from typing import Any, Iterator, Literal, Sequence
 from pydantic import Field
 
 from assistant.core.errors import AssistantError, ModelNotFoundError, StageError
-from assistant.llm.transformers import _IncrementalDecoder
 from assistant.core.hub import models_root
 from assistant.core.model_entry import ModelEntry, entry
 from assistant.core.options import BackendOptions
 from assistant.core.types import Message
+from assistant.llm.transformers import _IncrementalDecoder
 
 CONVERTED_INFO = "assistant-genai.json"  # written last: a directory without it is incomplete
 

@@ -15,8 +15,8 @@ from typing import Any, Iterator, Literal, Sequence
 from pydantic import Field, field_validator
 
 from assistant.core.errors import LLMConnectionError
-from assistant.core.options import BackendOptions
 from assistant.core.model_entry import ModelEntry, remote_entry
+from assistant.core.options import BackendOptions
 from assistant.core.remote import api_key, redact, server_message, validate_base_url
 from assistant.core.types import Message
 

@@ -15,12 +15,12 @@ from typing import Any, Iterator, Literal, Sequence
 
 from pydantic import Field
 
+from assistant.core import hub, registry
 from assistant.core.errors import ModelNotFoundError, StageError
 from assistant.core.model_entry import ModelEntry, entry, hf_snapshot
-from assistant.core import registry
-from assistant.core import hub
 from assistant.core.options import BackendOptions, Device, resolve_device
 from assistant.core.types import Message
+
 
 class TransformersOptions(BackendOptions):
     backend: Literal["transformers"] = Field(
@@ -235,8 +235,12 @@ class TransformersLLM:
         return self._generate(messages, self.options.max_new_tokens)
 
     def _processors(self) -> Any:
-        from transformers import (LogitsProcessorList, RepetitionPenaltyLogitsProcessor,
-                                  TemperatureLogitsWarper, TopPLogitsWarper)
+        from transformers import (
+            LogitsProcessorList,
+            RepetitionPenaltyLogitsProcessor,
+            TemperatureLogitsWarper,
+            TopPLogitsWarper,
+        )
 
         o = self.options
         procs = LogitsProcessorList()

@@ -16,8 +16,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from assistant.models.packfiles import (LLM_GGUF, LLM_HF, QWEN_GGUF, QWEN_HF, WHISPER_CT2, WHISPER_PT, Pack, Say,
-                                      _clean_stale, _remove, _write_manifest, read_manifest, sha256_of)
+from assistant.models.packfiles import (
+    LLM_GGUF,
+    LLM_HF,
+    QWEN_GGUF,
+    QWEN_HF,
+    WHISPER_CT2,
+    WHISPER_PT,
+    Pack,
+    Say,
+    _clean_stale,
+    _remove,
+    _write_manifest,
+    read_manifest,
+    sha256_of,
+)
 
 
 def derive(root: Path, pack: Pack, say: Say) -> list[str]:

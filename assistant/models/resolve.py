@@ -30,8 +30,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from assistant.core import registry
-from assistant.core import hub
+from assistant.core import hub, registry
 from assistant.models.inventory import ModelEntry, entry_for
 
 STARTER_HINT = "for better ones run `assistant models pull` on a connected machine"

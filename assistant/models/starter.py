@@ -35,8 +35,26 @@ from pathlib import Path
 
 from assistant.core.errors import ModelNotFoundError
 from assistant.models.packfiles import (  # noqa: F401 (re-exported: the pack's names live here too)
-    LLM_GGUF, LLM_HF, MANIFEST, PIPER_VOICE, QWEN_GGUF, QWEN_HF, SMART_TURN, WHISPER_CT2, WHISPER_PT, FileSpec,
-    Package, Pack, Say, _alive, _clean_stale, _remove, _write_manifest, read_manifest, sha256_of)
+    LLM_GGUF,
+    LLM_HF,
+    MANIFEST,
+    PIPER_VOICE,
+    QWEN_GGUF,
+    QWEN_HF,
+    SMART_TURN,
+    WHISPER_CT2,
+    WHISPER_PT,
+    FileSpec,
+    Pack,
+    Package,
+    Say,
+    _alive,
+    _clean_stale,
+    _remove,
+    _write_manifest,
+    read_manifest,
+    sha256_of,
+)
 
 FIX = "python3 -m assistant models install starter --force"
 

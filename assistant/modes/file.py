@@ -11,17 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from assistant.core import registry
 from assistant.audio.io import OUTPUT_FORMATS
 from assistant.config import Config, load_config
+from assistant.core import registry
+from assistant.core.paths import check_output
+from assistant.core.turnlog import TurnLog
+from assistant.core.types import AudioChunk, Turn
 from assistant.engine import CollectingSink, FileInput, Session, Stages, TurnEngine, TurnPolicy
 from assistant.engine.turn import NO_SPEECH_NOTICE
 from assistant.llm.base import LLM
-from assistant.core.paths import check_output
 from assistant.stt.base import STT
 from assistant.tts.voices import VoiceRouter
-from assistant.core.turnlog import TurnLog
-from assistant.core.types import AudioChunk, Turn
 
 __all__ = ["Assistant", "NO_SPEECH_NOTICE"]
 

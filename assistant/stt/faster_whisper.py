@@ -19,17 +19,22 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from assistant.core.errors import MissingDependencyError, ModelNotFoundError, StageError
-from assistant.language.names import WHISPER_LANGUAGES
 from assistant.core import hub
-from assistant.core.options import Device
+from assistant.core.errors import MissingDependencyError, ModelNotFoundError, StageError
 from assistant.core.model_entry import ModelEntry, entry, hf_snapshot
-from assistant.stt.base import weighted_logprob
-from assistant.stt.whisper import SAMPLE_RATE
-from assistant.stt.whisper_options import (WhisperDecodingOptions, begin_transcription, encoder_frames,
-                                           short_window_first, spoken)
+from assistant.core.options import Device
 from assistant.core.threads import budget
 from assistant.core.types import AudioChunk, Segment, Transcript
+from assistant.language.names import WHISPER_LANGUAGES
+from assistant.stt.base import weighted_logprob
+from assistant.stt.whisper import SAMPLE_RATE
+from assistant.stt.whisper_options import (
+    WhisperDecodingOptions,
+    begin_transcription,
+    encoder_frames,
+    short_window_first,
+    spoken,
+)
 
 log = logging.getLogger(__name__)
 

@@ -28,13 +28,13 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from assistant.core.errors import StageError
-from assistant.language.names import WHISPER_LANGUAGES, code_of
-from assistant.core.options import BackendOptions
 from assistant.core.model_entry import ModelEntry, remote_entry
+from assistant.core.options import BackendOptions
 from assistant.core.remote import api_key, http_error, translate_errors, validate_base_url
+from assistant.core.types import AudioChunk, Segment, Transcript
+from assistant.language.names import WHISPER_LANGUAGES, code_of
 from assistant.stt.base import weighted_logprob
 from assistant.stt.whisper_options import WhisperDecodingOptions, begin_transcription, check_language_code
-from assistant.core.types import AudioChunk, Segment, Transcript
 
 log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000

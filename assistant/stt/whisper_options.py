@@ -11,8 +11,8 @@ from typing import Any, Callable, Literal, Sequence
 
 from pydantic import Field, field_validator
 
-from assistant.language.names import WHISPER_LANGUAGES
 from assistant.core.options import BackendOptions, Device
+from assistant.language.names import WHISPER_LANGUAGES
 
 HOP_LENGTH = 160  # Whisper's mel hop at 16 kHz
 N_FRAMES = 3000  # mel frames in one 30 s window

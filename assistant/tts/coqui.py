@@ -16,10 +16,16 @@ from typing import Any, Iterator, Literal
 import numpy as np
 from pydantic import Field
 
-from assistant.core.errors import (AssistantError, ConfigError, MissingDependencyError, ModelNotFoundError,
-                              NoVoiceError, StageError)
-from assistant.core.options import BackendOptions, Device, resolve_device
+from assistant.core.errors import (
+    AssistantError,
+    ConfigError,
+    MissingDependencyError,
+    ModelNotFoundError,
+    NoVoiceError,
+    StageError,
+)
 from assistant.core.model_entry import ModelEntry, entry
+from assistant.core.options import BackendOptions, Device, resolve_device
 from assistant.core.types import AudioChunk
 
 log = logging.getLogger(__name__)

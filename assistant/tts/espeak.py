@@ -15,8 +15,8 @@ import numpy as np
 from pydantic import Field
 
 from assistant.core.errors import ConfigError, MissingDependencyError, NoVoiceError, StageError
-from assistant.core.options import BackendOptions
 from assistant.core.model_entry import ModelEntry
+from assistant.core.options import BackendOptions
 from assistant.core.types import AudioChunk
 
 INSTALL_HINT = "install it: apt-get install espeak-ng (Debian/Ubuntu), brew install espeak-ng (macOS)"

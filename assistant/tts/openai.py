@@ -16,8 +16,8 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from assistant.core.errors import AudioFileError, StageError
-from assistant.core.options import BackendOptions
 from assistant.core.model_entry import ModelEntry, remote_entry
+from assistant.core.options import BackendOptions
 from assistant.core.remote import api_key, http_error, translate_errors, validate_base_url
 from assistant.core.types import AudioChunk
 

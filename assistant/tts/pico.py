@@ -36,8 +36,8 @@ import numpy as np
 from pydantic import Field
 
 from assistant.core.errors import MissingDependencyError, NoVoiceError, StageError
-from assistant.core.options import BackendOptions
 from assistant.core.model_entry import ModelEntry
+from assistant.core.options import BackendOptions
 from assistant.core.types import AudioChunk
 
 SAMPLE_RATE = 16000

@@ -32,7 +32,7 @@ How piper 1.x phonemizes, and how this file matches it through the program:
   the voice does not know are dropped (piper logs and drops them too).
 Given the same ids (and no noise) the audio equals piper-tts 1.8.0's to the last bit (checked by
 hand). The espeak-ng installed here (1.51) is older than the one inside piper-tts 1.8, so a few
-words may be phonemized differently; tests/test_tts_piper.py compares with piper's own output.
+words may be phonemized differently; tests/tts/test_tts_piper.py compares with piper's own output.
 """
 
 from __future__ import annotations
@@ -51,11 +51,10 @@ from typing import Any, Iterator, Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from assistant.core.errors import (AssistantError, ConfigError, MissingDependencyError, ModelNotFoundError,
-                              StageError)
+from assistant.core.errors import AssistantError, ConfigError, MissingDependencyError, ModelNotFoundError, StageError
 from assistant.core.hub import starter_dir
-from assistant.core.options import BackendOptions, Device
 from assistant.core.model_entry import ModelEntry, entry
+from assistant.core.options import BackendOptions, Device
 from assistant.core.types import AudioChunk
 
 log = logging.getLogger(__name__)

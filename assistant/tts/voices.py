@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict
 from assistant.core import registry
 from assistant.core.errors import AssistantError, NoVoiceError
 from assistant.core.options import BackendOptions
-from assistant.tts.base import TTS
 from assistant.core.types import AudioChunk
+from assistant.tts.base import TTS
 
 log = logging.getLogger(__name__)
 

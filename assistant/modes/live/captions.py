@@ -11,8 +11,8 @@ from typing import TextIO
 from rich.console import Console
 from rich.markup import escape
 
-from assistant.language.names import name_of
 from assistant.core.types import Turn
+from assistant.language.names import name_of
 
 STATUS_TEXT = {"listening": "● listening", "thinking": "… thinking", "speaking": "▶ speaking",
                "loading": "loading models"}

@@ -28,13 +28,13 @@ import numpy as np
 from assistant.audio.cues import command_cue, error_cue, listening_cue, thinking_cue
 from assistant.audio.endpointing import Pause, SpeechDiscarded, SpeechStarted
 from assistant.audio.settings import AudioSettings
-from assistant.modes.live.captions import Captions
+from assistant.core.errors import AssistantError
+from assistant.core.types import AudioChunk, Turn, Utterance
 from assistant.engine import ReplySink, TurnPolicy
 from assistant.engine.stages import Heard, ms_since
 from assistant.engine.turn import Spoken as _Spoken  # noqa: F401  (what tests know it as)
 from assistant.modes.file import Assistant
-from assistant.core.errors import AssistantError
-from assistant.core.types import AudioChunk, Turn, Utterance
+from assistant.modes.live.captions import Captions
 
 log = logging.getLogger(__name__)
 

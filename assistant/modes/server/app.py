@@ -26,13 +26,13 @@ from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from assistant.core.errors import AssistantError
 from assistant.core import secrets
+from assistant.core.errors import AssistantError
 from assistant.core.secrets import redact
+from assistant.core.types import AudioChunk, Utterance
 from assistant.language.names import is_code
 from assistant.modes.file import Assistant
 from assistant.modes.server.realtime import RealtimeSession, encodable
-from assistant.core.types import AudioChunk, Utterance
 from assistant.text.subtitles import subtitles
 
 OUTBOX_EVENTS = 4096  # events (and bytes) queued for a client that is slow to read; more: disconnected

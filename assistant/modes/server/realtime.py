@@ -36,12 +36,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from assistant.audio.endpointing import FRAME_S, Endpointer, SpeechStarted
+from assistant.core.errors import AssistantError
 from assistant.core.secrets import redact
+from assistant.core.types import AudioChunk, Transcript, Turn, Utterance
 from assistant.engine import ReplySink, TextInput, TurnEngine, TurnPolicy
 from assistant.engine.commands import interrupts
 from assistant.engine.session import Session
-from assistant.core.errors import AssistantError
-from assistant.core.types import AudioChunk, Transcript, Turn, Utterance
 
 log = logging.getLogger("assistant.modes.server")
 RATE = 24000  # the protocol's PCM16 rate
