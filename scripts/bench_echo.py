@@ -35,7 +35,6 @@ import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -44,6 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.audio.test_echo_device import Loop as DeviceLoop  # noqa: E402
 from tests.support.pulse import start_pulse  # noqa: E402
 
 FLEURS = ROOT.parent / "shared" / "audio" / "fleurs"
@@ -164,54 +164,12 @@ class Recorder:
         return out
 
 
-class Loop:
-    """Speaker + Microphone → (canceller) → endpointer, in a thread, as in ChatLoop.run."""
+class Loop(DeviceLoop):
+    """The device test's loop (speaker + microphone → canceller → endpointer, as in ChatLoop.run),
+    with the canceller's internals recorded."""
 
     def __init__(self, echo) -> None:
-        from assistant.audio.capture import Microphone
-        from assistant.audio.endpointing import Endpointer, SpeechStarted
-        from assistant.audio.playback import Speaker
-        from assistant.audio.settings import AudioSettings
-        from assistant.audio.vad import make_vad
-
-        a = AudioSettings()
-        self.SpeechStarted = SpeechStarted
-        self.endpointer = Endpointer(make_vad(a.vad), threshold=a.vad_threshold, min_silence_ms=a.min_silence_ms,
-                                     min_speech_ms=a.min_speech_ms, max_utterance_s=a.max_utterance_s,
-                                     pre_roll_ms=a.pre_roll_ms)
-        self.echo = echo
-        self.rec = Recorder(echo) if echo is not None else None
-        self.mic = Microphone(None)
-        self.speaker = Speaker(None, echo=echo)
-        self.raw: list[np.ndarray] = []
-        self.clean: list[np.ndarray] = []
-        self.starts: list[float] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> "Loop":
-        self.speaker.start()
-        self.mic.start()
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop.set()
-        self.thread.join(timeout=2)
-        self.mic.close()
-        self.speaker.close()
-
-    def _run(self) -> None:
-        while not self.stop.is_set():
-            block = self.mic.read(timeout=0.05)
-            if block is None:
-                continue
-            self.raw.append(block)
-            clean = self.rec.process_capture(block, self.mic.captured_until) if self.rec is not None else block
-            self.clean.append(clean)
-            for ev in self.endpointer.feed(clean):
-                if isinstance(ev, self.SpeechStarted) and not ev.continuation:
-                    self.starts.append(ev.detected_offset)
+        super().__init__(echo, capture=Recorder(echo) if echo is not None else None)
 
     def t(self) -> float:
         return sum(map(len, self.raw)) / SR
@@ -315,9 +273,9 @@ def run(pulse, mode: str, replies, users, n_replies: int, n_barge: int, loop_ms:
                 time.sleep(0.8)
         raw = np.concatenate(loop.raw)
         clean = np.concatenate(loop.clean)
-        if dump is not None and loop.rec is not None:  # for replaying the same streams offline
-            np.savez_compressed(dump, raw=raw, clean=clean, render=np.concatenate(loop.rec.render),
-                                marks=np.array(loop.rec.marks), blocks=np.array([len(b) for b in loop.raw]),
+        if dump is not None and loop.capture is not None:  # for replaying the same streams offline
+            np.savez_compressed(dump, raw=raw, clean=clean, render=np.concatenate(loop.capture.render),
+                                marks=np.array(loop.capture.marks), blocks=np.array([len(b) for b in loop.raw]),
                                 replies=np.array([[r["t0"], r["t1"]] for r in per_reply]),
                                 barge=np.array([[b["t0"], b["onset"]] for b in barge]))
     finally:
@@ -339,7 +297,8 @@ def run(pulse, mode: str, replies, users, n_replies: int, n_barge: int, loop_ms:
             r["erle_first_0.5s_db"] = db(float(np.sum(er[head][lh]) / np.sum(ec[head][lh]))) if lh.any() else None
             r["erle_after_db"] = db(float(np.sum(er[tail][lt]) / np.sum(ec[tail][lt]))) if lt.any() else None
             r["residual_db"] = db(float(np.mean(ec[loud]))) if loud.any() else None
-            r["true_lag_ms"] = (round(v) if (v := true_lag_ms(loop.rec, a + s0 * FRAME, b, raw)) is not None else None)
+            v = true_lag_ms(loop.capture, a + s0 * FRAME, b, raw)
+            r["true_lag_ms"] = round(v) if v is not None else None
         p = probs[a // VF: b // VF]
         r["vad_max"] = round(float(p.max()), 2) if len(p) else None
         r["vad_frames_over"] = int(np.sum(p > 0.5))

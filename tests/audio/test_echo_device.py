@@ -85,7 +85,9 @@ def _attenuate(pulse, module: str, gain_db: float) -> None:
 class Loop:
     """Microphone → (canceller) → endpointer, in a thread, like ChatLoop.run."""
 
-    def __init__(self, echo) -> None:
+    def __init__(self, echo, capture=None) -> None:
+        """``capture``: what cleans each microphone block (default: ``echo`` itself; a benchmark
+        passes a recorder around it)."""
         from assistant.audio.capture import Microphone
         from assistant.audio.endpointing import Endpointer, SpeechStarted
         from assistant.audio.playback import Speaker
@@ -98,9 +100,11 @@ class Loop:
                                      min_speech_ms=a.min_speech_ms, max_utterance_s=a.max_utterance_s,
                                      pre_roll_ms=a.pre_roll_ms)
         self.echo = echo
+        self.capture = capture if capture is not None else echo
         self.mic = Microphone(None)  # the canceller is applied below, so the raw stream is kept too
         self.speaker = Speaker(None, echo=echo)
         self.raw: list[np.ndarray] = []
+        self.clean: list[np.ndarray] = []
         self.starts: list[float] = []  # stream seconds of confirmed speech starts
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -123,7 +127,9 @@ class Loop:
             if block is None:
                 continue
             self.raw.append(block)
-            clean = self.echo.process_capture(block, self.mic.captured_until) if self.echo is not None else block
+            clean = (self.capture.process_capture(block, self.mic.captured_until) if self.capture is not None
+                     else block)
+            self.clean.append(clean)
             for ev in self.endpointer.feed(clean):
                 if isinstance(ev, self.SpeechStarted) and not ev.continuation:
                     self.starts.append(ev.detected_offset)
