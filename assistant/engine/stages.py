@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol, runtime_checkable
 
@@ -193,20 +194,12 @@ class Stages:
         """``hear`` itself: always runs the STT."""
         self.load(("stt",))
         audio = utterance.audio.resampled(self.stt.sample_rate)
-        t0 = time.perf_counter()
-        try:
-            fixed = self.fixed_language(language)
-            with self.stt_lock:
-                probs = None if fixed else self.stt.detect_language(audio)
-                decision = language_policy.decide(probs, audio.duration, self.config.language, state, fixed)
-                probs, decision = self._second_look(audio, probs, decision, state)
-                transcript = self._transcribe(audio, decision)
-        except AssistantError:
-            raise
-        except Exception as e:  # a backend bug must still end the turn with a readable message
-            raise StageError("stt", f"speech recognition failed: {type(e).__name__}: {e}") from e
-        finally:
-            timings["stt"] = ms_since(t0)
+        fixed = self.fixed_language(language)
+        with self._stt_call(timings, "stt"):
+            probs = None if fixed else self.stt.detect_language(audio)
+            decision = language_policy.decide(probs, audio.duration, self.config.language, state, fixed)
+            probs, decision = self._second_look(audio, probs, decision, state)
+            transcript = self._transcribe(audio, decision)
         if transcript.language and transcript.language != decision.language:  # a candidate's decode passed
             decision = replace(decision, language=transcript.language, reason="candidate",
                                probability=probs.get(transcript.language) if probs else None)
@@ -223,16 +216,23 @@ class Stages:
         in another language than the session's is checked in the session's (engine/commands.py)."""
         self.load(("stt",))
         audio = utterance.audio.resampled(self.stt.sample_rate)
+        with self._stt_call(timings, "stt_session_language"):
+            return self.stt.transcribe(audio, language=language)
+
+    @contextmanager
+    def _stt_call(self, timings: dict[str, float], key: str) -> Iterator[None]:
+        """The STT model's lock held, its time in ``timings[key]``, and a backend's unexpected
+        exception turned into a readable ``StageError`` (a bug must still end the turn)."""
         t0 = time.perf_counter()
         try:
             with self.stt_lock:
-                return self.stt.transcribe(audio, language=language)
+                yield
         except AssistantError:
             raise
         except Exception as e:
             raise StageError("stt", f"speech recognition failed: {type(e).__name__}: {e}") from e
         finally:
-            timings["stt_session_language"] = ms_since(t0)
+            timings[key] = ms_since(t0)
 
     def _second_look(self, audio: AudioChunk, probs: dict[str, float] | None, decision: LanguageDecision,
                      state: language_policy.LanguageState) -> tuple[dict[str, float] | None, LanguageDecision]:
