@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from assistant.cli import add_config_args
-from assistant.cli.output import console, print_notes, print_turn
+from assistant.cli.output import console, err_console, print_notes, print_turn
 
 NO_SPEECH_EXIT = 9  # the recording held no speech: nothing was answered or written
 
@@ -94,6 +94,8 @@ def format_transcript(transcript, fmt: str) -> str:
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
     from assistant.audio.io import load_audio
     from assistant.config import load_config
     from assistant.core.paths import check_input, check_output, write_text_atomic
@@ -115,7 +117,10 @@ def run_transcribe(args: argparse.Namespace) -> int:
     print_notes(notes)
     stages = Stages.from_config(config, ("stt",))
     stages.load(("stt",))
-    transcript = stages.hear(Utterance(audio, source=str(source))).transcript
+    heard = stages.hear(Utterance(audio, source=str(source)))
+    transcript = heard.transcript
+    if heard.no_speech:  # said, not only an empty line
+        err_console.print(f"[yellow]No speech heard: {escape(heard.no_speech)}[/]")
     text = format_transcript(transcript, args.format)
     if args.output:
         write_text_atomic(args.output, text)

@@ -119,6 +119,19 @@ def test_transcribe_options_are_passed(tiny_config, capsys):
     assert t["language"] == "fr" and t["task"] == "translate"
 
 
+@needs_audio
+def test_transcribe_says_when_nothing_was_heard(tiny_config, capsys, monkeypatch):
+    """An empty transcript comes with a line on stderr, so stdout stays the transcript alone."""
+    from assistant.core.types import Transcript
+    from assistant.engine.stages import Heard, Stages
+
+    monkeypatch.setattr(Stages, "hear", lambda self, utterance, *a, **k: Heard(
+        Transcript("", "pt", None), None, "nothing was transcribed"))
+    assert main(["transcribe", str(JFK), "-c", str(tiny_config)]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.strip() == "" and "No speech heard: nothing was transcribed" in printed.err
+
+
 def test_say(tiny_config, tmp_path):
     out = tmp_path / "hello.ogg"
     assert main(["say", "Hello there, how are you?", "-o", str(out), "-c", str(tiny_config)]) == 0
